@@ -1,0 +1,189 @@
+"""The sans-IO room protocol: one Doc, its peers, frames in, effects out.
+
+`RoomProtocol.receive(conn_id, frame)` decodes a frame, checks it against the peer's rights, the
+document kind's schema and the size limit, applies it to the Doc inside a transaction whose
+origin is the connection, and returns what must happen next: frames for the sender, a frame to
+relay to the others now (awareness), and the document changes to persist and then broadcast.
+It never awaits and never sends: the server decides when (after the commit, DESIGN.md §6).
+
+Origins are small ints so that `Doc.observe`, which only sees `hash(origin)`, sees the origin
+itself: 1 is server code, 2 is another instance (Redis), and connections count up from 16.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from pycrdt import Doc
+
+from crdt import messages
+from crdt.awareness import AwarenessRegistry, encode_update, parse_update
+from crdt.errors import ProtocolError, TooLarge
+from crdt.schema import Schema
+from crdt.update_reader import read_update
+
+SERVER_ORIGIN = 1
+REMOTE_ORIGIN = 2
+FIRST_CONNECTION_ID = 16
+
+_FATAL = (KeyboardInterrupt, SystemExit, GeneratorExit)
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """An update that changed the Doc, with who made it."""
+
+    origin: int
+    update: bytes
+
+
+@dataclass(slots=True)
+class Received:
+    """What one frame asks of the server."""
+
+    reply: list[bytes] = field(default_factory=list)  # frames for the sender only
+    relay: bytes | None = None  # a frame for every other peer, now (awareness)
+    sync_request: bytes | None = None  # a state vector awaiting a step-2 answer
+    dropped_update: bool = False  # a read-only peer's update, not applied
+
+
+@dataclass(slots=True)
+class _Peer:
+    writable: bool
+
+
+class RoomProtocol:
+    """One document's Yjs state and its peers, with no I/O."""
+
+    def __init__(
+        self,
+        doc: Doc[Any],
+        schema: Schema,
+        *,
+        max_doc_bytes: int,
+        max_awareness_bytes: int,
+        on_change: Callable[[], None] | None = None,
+    ) -> None:
+        self.doc = doc
+        self.schema = schema
+        self.max_doc_bytes = max_doc_bytes
+        self.max_awareness_bytes = max_awareness_bytes
+        self.awareness = AwarenessRegistry()
+        self._peers: dict[int, _Peer] = {}
+        self._changes: list[Change] = []
+        self._on_change = on_change
+        # An upper bound on the encoded document: reset by whoever re-encodes it (compaction).
+        self.doc_bytes = len(doc.get_update())
+        self._subscription = doc.observe(self._observe)
+
+    # -- peers ---------------------------------------------------------------------------------
+
+    def connect(self, conn_id: int, *, writable: bool) -> list[bytes]:
+        """Register a peer; return the frames it needs first (our step 1, current awareness)."""
+        self._peers[conn_id] = _Peer(writable)
+        frames = [messages.encode_sync_step1(self.doc.get_state())]
+        snapshot = self.awareness.snapshot()
+        if snapshot is not None:
+            frames.append(messages.encode_awareness(snapshot))
+        return frames
+
+    def disconnect(self, conn_id: int) -> bytes | None:
+        """Forget a peer; return the awareness removal to broadcast, if it had any presence."""
+        self._peers.pop(conn_id, None)
+        removal = self.awareness.remove_connection(conn_id)
+        return None if removal is None else messages.encode_awareness(removal)
+
+    def set_writable(self, conn_id: int, writable: bool) -> None:
+        peer = self._peers.get(conn_id)
+        if peer is not None:
+            peer.writable = writable
+
+    @property
+    def peer_count(self) -> int:
+        return len(self._peers)
+
+    # -- frames --------------------------------------------------------------------------------
+
+    def receive(self, conn_id: int, frame: bytes) -> Received:
+        """Handle one frame from a peer; raise a `CrdtError` for anything it must be closed for."""
+        peer = self._peers.get(conn_id)
+        if peer is None:
+            raise ProtocolError("frame from an unknown connection")
+        message = messages.decode(frame)
+        result = Received()
+        if isinstance(message, messages.SyncUpdate | messages.SyncStep2):
+            if not peer.writable:
+                # Still decoded and read: garbage from a viewer closes it like anyone else.
+                read_update(message.update)
+                result.dropped_update = True
+                return result
+            # The Doc's observer records the change; the server takes it with take_changes().
+            self.apply_client_update(conn_id, message.update)
+        elif isinstance(message, messages.SyncStep1):
+            result.sync_request = message.state_vector
+        elif isinstance(message, messages.Awareness):
+            result.relay = self._receive_awareness(conn_id, message.update, frame)
+        elif isinstance(message, messages.QueryAwareness):
+            snapshot = self.awareness.snapshot()
+            if snapshot is not None:
+                result.reply.append(messages.encode_awareness(snapshot))
+        # messages.Auth from a client carries nothing we act on; y-websocket never sends it.
+        return result
+
+    def sync_step2(self, state_vector: bytes) -> bytes:
+        """The step-2 answer to a peer's state vector: everything it lacks."""
+        try:
+            update = self.doc.get_update(state_vector)
+        except ValueError as exc:
+            raise ProtocolError("malformed state vector") from exc
+        return messages.encode_sync_step2(update)
+
+    def apply_client_update(self, origin: int, update: bytes) -> None:
+        summary = read_update(update)
+        self.schema.check(summary)
+        if summary.is_empty:
+            return
+        if self.doc_bytes + len(update) > self.max_doc_bytes:
+            raise TooLarge(f"document would exceed {self.max_doc_bytes} bytes")
+        self.apply_trusted_update(origin, update)
+
+    def apply_trusted_update(self, origin: int, update: bytes) -> None:
+        """Apply an update that was already validated (by us, or before it was stored)."""
+        try:
+            with self.doc.transaction(origin=origin):
+                self.doc.apply_update(update)
+        except _FATAL:
+            raise
+        except BaseException as exc:
+            # pycrdt raises ValueError/RuntimeError on undecodable input and pyo3 panics are
+            # BaseExceptions; a frame that passed our reader but not Yrs is still just bad input.
+            raise ProtocolError(f"update rejected by the CRDT: {exc}") from exc
+
+    def take_changes(self) -> list[Change]:
+        """Changes the Doc went through since the last call, in order."""
+        changes, self._changes = self._changes, []
+        return changes
+
+    def _observe(self, event: Any) -> None:
+        update: bytes = event.update
+        origin = event.transaction.origin()
+        self._changes.append(Change(SERVER_ORIGIN if origin is None else origin, update))
+        self.doc_bytes += len(update)
+        if self._on_change is not None:
+            self._on_change()
+
+    def _receive_awareness(self, conn_id: int, update: bytes, frame: bytes) -> bytes | None:
+        if len(update) > self.max_awareness_bytes:
+            raise TooLarge(f"awareness update over {self.max_awareness_bytes} bytes")
+        entries = parse_update(update)
+        changed = self.awareness.apply(conn_id, entries)
+        if not changed:
+            return None
+        if len(changed) == len(entries):
+            return frame  # relay the client's own bytes: encoded once, by the client
+        return messages.encode_awareness(encode_update(changed))
+
+    def close(self) -> None:
+        self.doc.unobserve(self._subscription)

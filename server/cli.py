@@ -1,0 +1,68 @@
+"""The `storyarn` command: `storyarn serve` runs the ASGI app under uvicorn."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from collections.abc import Sequence
+
+import uvicorn
+
+from server.app import create_app
+from server.logging import configure_logging
+from server.settings import Settings, SettingsError, load_settings
+
+
+def uvicorn_config(settings: Settings, host: str, port: int, app: object) -> uvicorn.Config:
+    return uvicorn.Config(
+        app,  # type: ignore[arg-type]
+        host=host,
+        port=port,
+        ws="websockets-sansio",  # the fastest implementation here (notes/performance.md)
+        ws_max_size=settings.ws_max_size,
+        ws_per_message_deflate=settings.ws_per_message_deflate,
+        ws_ping_interval=settings.ws_ping_interval,
+        ws_ping_timeout=settings.ws_ping_timeout,
+        log_config=None,  # our logging set-up owns every logger
+        lifespan="on",
+        server_header=False,
+    )
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    if args.workers != 1:
+        print(
+            "storyarn serve --workers N needs rooms shared through Redis, "
+            "which this build does not have yet; run one process per machine.",
+            file=sys.stderr,
+        )
+        return 2
+    host = args.host or settings.host
+    port = args.port or settings.port
+    configure_logging(settings)
+    server = uvicorn.Server(uvicorn_config(settings, host, port, create_app(settings)))
+    server.run()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="storyarn", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    serve = commands.add_parser("serve", help="run the collaboration server")
+    serve.add_argument("--host", default=None, help="address to bind (STORYARN_HOST)")
+    serve.add_argument("--port", type=int, default=None, help="port to bind (STORYARN_PORT)")
+    serve.add_argument("--workers", type=int, default=1, help="processes sharing rooms")
+    args = parser.parse_args(argv)
+    try:
+        settings = load_settings(os.environ)
+    except SettingsError as exc:
+        print(f"storyarn: {exc}", file=sys.stderr)
+        return 2
+    if args.command == "serve":
+        return _serve(args, settings)
+    return 2  # pragma: no cover - argparse already refused unknown commands
+
+
+if __name__ == "__main__":
+    sys.exit(main())

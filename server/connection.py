@@ -1,0 +1,138 @@
+"""One client connection: a bounded send queue drained by one writer, and its rate limits.
+
+Rooms call `send(frame)`, which never awaits: a frame is queued, and a connection whose queue
+passes its bound (a slow consumer) is closed with 1013 instead of growing memory; it resyncs
+when it comes back. The writer is the only task that touches the transport's send side, and the
+only one that closes it, so a close always follows the frames queued before it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from server.auth import Principal
+from server.close_codes import CloseCode, close_reason
+from server.limits import TokenBucket
+
+SendBytes = Callable[[bytes], Awaitable[None]]
+CloseTransport = Callable[[int, str], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectionLimits:
+    max_queue_frames: int
+    max_queue_bytes: int
+    updates_per_second: float
+    update_burst: int
+    bytes_per_second: float
+    bytes_burst: int
+    awareness_per_second: float
+    awareness_burst: int
+
+
+class Connection:
+    __slots__ = (
+        "_close",
+        "_closed_errors",
+        "_limits",
+        "_queue",
+        "_queued_bytes",
+        "_send",
+        "_wakeup",
+        "awareness_bucket",
+        "bytes_bucket",
+        "close_code",
+        "close_message",
+        "id",
+        "last_sent",
+        "principal",
+        "slow_consumer",
+        "update_bucket",
+        "wants_ack",
+    )
+
+    def __init__(
+        self,
+        conn_id: int,
+        principal: Principal,
+        send: SendBytes,
+        close: CloseTransport,
+        limits: ConnectionLimits,
+        *,
+        wants_ack: bool = False,
+        closed_errors: tuple[type[Exception], ...] = (OSError,),
+    ) -> None:
+        self.id = conn_id
+        self.principal = principal
+        self.wants_ack = wants_ack
+        self.close_code: int | None = None
+        self.close_message = ""
+        self.last_sent = time.monotonic()
+        self.slow_consumer = False
+        # What the transport raises once the peer is gone; the adapter knows, we do not.
+        self._closed_errors = closed_errors
+        self._send = send
+        self._close = close
+        self._queue: deque[bytes] = deque()
+        self._queued_bytes = 0
+        self._wakeup = asyncio.Event()
+        self._limits = limits
+        self.update_bucket = TokenBucket(limits.updates_per_second, limits.update_burst)
+        self.bytes_bucket = TokenBucket(limits.bytes_per_second, limits.bytes_burst)
+        self.awareness_bucket = TokenBucket(limits.awareness_per_second, limits.awareness_burst)
+
+    @property
+    def closing(self) -> bool:
+        return self.close_code is not None
+
+    @property
+    def queued_frames(self) -> int:
+        return len(self._queue)
+
+    def send(self, frame: bytes) -> None:
+        if self.close_code is not None:
+            return
+        queue = self._queue
+        queue.append(frame)
+        self._queued_bytes += len(frame)
+        if (
+            len(queue) > self._limits.max_queue_frames
+            or self._queued_bytes > self._limits.max_queue_bytes
+        ):
+            self.slow_consumer = True
+            self.close(CloseCode.TRY_AGAIN_LATER, "slow consumer: send queue full")
+            return
+        if len(queue) == 1:
+            self._wakeup.set()
+
+    def close(self, code: int, message: str = "") -> None:
+        """Ask the writer to close the transport after nothing else; idempotent."""
+        if self.close_code is not None:
+            return
+        self.close_code = code
+        self.close_message = close_reason(message)
+        self._queue.clear()
+        self._queued_bytes = 0
+        self._wakeup.set()
+
+    async def run_writer(self) -> None:
+        """Drain the queue to the transport until closed; then close the transport."""
+        queue, wakeup = self._queue, self._wakeup
+        try:
+            while self.close_code is None:
+                if not queue:
+                    wakeup.clear()
+                    await wakeup.wait()
+                    continue
+                frame = queue.popleft()
+                self._queued_bytes -= len(frame)
+                await self._send(frame)
+                self.last_sent = time.monotonic()
+            await self._close(self.close_code, self.close_message)
+        except self._closed_errors:
+            # The peer is gone mid-send: there is nobody left to tell.
+            self.close_code = self.close_code or CloseCode.GOING_AWAY

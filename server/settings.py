@@ -1,0 +1,119 @@
+"""Settings: read once from environment variables into one frozen object.
+
+Every variable is listed in `docs/configuration.md`. Nothing here runs at import time; the CLI
+and the tests call `load_settings(os.environ)` (or pass their own mapping).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from enum import StrEnum
+from pathlib import Path
+
+
+class Environment(StrEnum):
+    DEVELOPMENT = "development"
+    TEST = "test"
+    PRODUCTION = "production"
+
+
+class SettingsError(ValueError):
+    """A variable that is missing, malformed or unsafe for the environment."""
+
+
+_PLACEHOLDER_SECRET = "development-only-insecure-key"  # noqa: S105 - refused outside development
+
+MiB = 1024 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    env: Environment = Environment.PRODUCTION
+    host: str = "127.0.0.1"
+    port: int = 8000
+    data_dir: Path = Path("var")
+    secret_key: str = field(default=_PLACEHOLDER_SECRET, repr=False)
+    log_level: str = "info"
+    # websocket transport
+    ws_per_message_deflate: bool = False  # costs ~8x on small Yjs frames (notes/performance.md)
+    ws_ping_interval: float = 20.0
+    ws_ping_timeout: float = 20.0
+    # rooms
+    room_grace_seconds: float = 10.0
+    keepalive_seconds: float = 15.0  # stock y-websocket drops a socket silent for 30 s
+    # limits
+    max_frame_bytes: int = 16 * MiB
+    max_doc_bytes: int = 64 * MiB
+    max_awareness_bytes: int = 64 * 1024
+    updates_per_second: float = 300.0
+    update_burst: int = 3000
+    bytes_per_second: float = 4.0 * MiB
+    bytes_burst: int = 32 * MiB
+    awareness_per_second: float = 60.0
+    awareness_burst: int = 600
+    send_queue_frames: int = 4096
+    send_queue_bytes: int = 64 * MiB
+
+    @property
+    def is_development(self) -> bool:
+        return self.env is Environment.DEVELOPMENT
+
+    @property
+    def ws_max_size(self) -> int:
+        # The transport's own cap sits above ours so that an oversized frame normally meets our
+        # 4413 close, not the transport's bare 1009; past it the transport still protects memory.
+        return self.max_frame_bytes + 1 * MiB
+
+
+_ENV_NAMES = {f.name: f"STORYARN_{f.name.upper()}" for f in fields(Settings)}
+
+
+def _parse(name: str, raw: str, default: object) -> object:
+    try:
+        if isinstance(default, bool):
+            lowered = raw.strip().lower()
+            if lowered in ("1", "true", "yes", "on"):
+                return True
+            if lowered in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+        if isinstance(default, Environment):
+            return Environment(raw.strip().lower())
+        if isinstance(default, int):
+            return int(raw)
+        if isinstance(default, float):
+            return float(raw)
+        if isinstance(default, Path):
+            return Path(raw)
+    except ValueError as exc:
+        raise SettingsError(f"{name}={raw!r} is not a valid value") from exc
+    return raw
+
+
+def load_settings(environ: Mapping[str, str]) -> Settings:
+    """Build settings from `STORYARN_*` variables; refuse unsafe ones outside development."""
+    values: dict[str, object] = {}
+    defaults = Settings()
+    for f in fields(Settings):
+        env_name = _ENV_NAMES[f.name]
+        if env_name in environ:
+            values[f.name] = _parse(env_name, environ[env_name], getattr(defaults, f.name))
+    settings = Settings(**values)  # type: ignore[arg-type]
+    _validate(settings)
+    return settings
+
+
+def _validate(settings: Settings) -> None:
+    for name in ("max_frame_bytes", "max_doc_bytes", "send_queue_frames", "send_queue_bytes"):
+        if getattr(settings, name) <= 0:
+            raise SettingsError(f"{_ENV_NAMES[name]} must be positive")
+    if settings.keepalive_seconds <= 0 or settings.keepalive_seconds >= 30:
+        raise SettingsError("STORYARN_KEEPALIVE_SECONDS must be between 0 and 30 exclusive")
+    if settings.env is not Environment.DEVELOPMENT and (
+        settings.secret_key == _PLACEHOLDER_SECRET or len(settings.secret_key) < 32
+    ):
+        raise SettingsError(
+            "STORYARN_SECRET_KEY must be set to a random value of at least 32 characters "
+            f"when STORYARN_ENV={settings.env.value}"
+        )

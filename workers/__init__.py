@@ -1,0 +1,4 @@
+"""Background work (exports, imports, assets, cleanup, compaction) on taskiq.
+
+May import: `persistence` and `crdt`, never `server`.
+"""
