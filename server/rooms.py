@@ -75,9 +75,11 @@ class RoomManager:
         except RoomUnavailable:
             room.detach(conn)
             raise
-        if not room.exists and not conn.principal.role.can_write:
-            room.detach(conn)
-            raise DocumentNotFound(key.name)
+        if not room.exists:
+            if not conn.principal.role.can_write:
+                room.detach(conn)
+                raise DocumentNotFound(key.name)
+            room.exists = True  # opening a new document creates it (DESIGN.md §5)
         room.join(conn)
         return room
 
