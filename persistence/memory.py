@@ -1,27 +1,92 @@
-"""An in-process `DocumentStore`: a dict of update logs. Loses everything on exit."""
+"""An in-process `DocumentStore`: dicts of logs, snapshots and versions. Lost on exit."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from crdt.schema import DocKey
-from persistence.store import PendingUpdate, StoredDocument
+from persistence.store import (
+    PendingUpdate,
+    StoredDocument,
+    StoredVersion,
+    VersionInfo,
+    VersionKind,
+)
+
+
+@dataclass
+class _Doc:
+    last_seq: int = 0
+    snapshot: tuple[int, bytes] | None = None
+    log: list[tuple[int, bytes]] = field(default_factory=list)
+    versions: list[StoredVersion] = field(default_factory=list)
 
 
 class MemoryDocumentStore:
     def __init__(self) -> None:
-        self._logs: dict[DocKey, list[bytes]] = {}
+        self._docs: dict[DocKey, _Doc] = {}
+        self._version_ids = 0
 
     async def load(self, key: DocKey) -> StoredDocument | None:
         await asyncio.sleep(0)  # a real store always yields; tests should meet that ordering
-        log = self._logs.get(key)
-        if log is None:
+        doc = self._docs.get(key)
+        if doc is None:
             return None
-        return StoredDocument(list(log), len(log))
+        updates = [] if doc.snapshot is None else [doc.snapshot[1]]
+        updates += [data for _, data in doc.log]
+        seq = max([0] + [s for s, _ in doc.log] + ([doc.snapshot[0]] if doc.snapshot else []))
+        return StoredDocument(updates, seq, len(doc.log), sum(len(d) for _, d in doc.log))
+
+    async def create(self, key: DocKey) -> None:
+        await asyncio.sleep(0)
+        self._docs.setdefault(key, _Doc())
 
     async def append(self, key: DocKey, updates: Sequence[PendingUpdate]) -> int:
         await asyncio.sleep(0)
-        log = self._logs.setdefault(key, [])
-        log.extend(item.update for item in updates)
-        return len(log)
+        doc = self._docs.setdefault(key, _Doc())
+        for item in updates:
+            doc.last_seq += 1
+            doc.log.append((doc.last_seq, item.update))
+        return doc.last_seq
+
+    async def write_snapshot(self, key: DocKey, state: bytes, seq: int) -> None:
+        await asyncio.sleep(0)
+        doc = self._docs.setdefault(key, _Doc())
+        if doc.snapshot is None or doc.snapshot[0] < seq:
+            doc.snapshot = (seq, state)
+        covered = doc.snapshot[0]
+        doc.log = [(s, d) for s, d in doc.log if s > covered]
+
+    async def save_version(
+        self,
+        key: DocKey,
+        state: bytes,
+        seq: int,
+        *,
+        kind: VersionKind,
+        name: str | None,
+        author_id: str | None,
+    ) -> VersionInfo:
+        await asyncio.sleep(0)
+        self._version_ids += 1
+        info = VersionInfo(self._version_ids, seq, kind, name, author_id, datetime.now(UTC))
+        self._docs.setdefault(key, _Doc()).versions.append(StoredVersion(info, state))
+        return info
+
+    async def list_versions(self, key: DocKey) -> list[VersionInfo]:
+        await asyncio.sleep(0)
+        doc = self._docs.get(key)
+        return [] if doc is None else [v.info for v in reversed(doc.versions)]
+
+    async def get_version(self, key: DocKey, version_id: int) -> StoredVersion | None:
+        await asyncio.sleep(0)
+        doc = self._docs.get(key)
+        if doc is None:
+            return None
+        return next((v for v in doc.versions if v.info.id == version_id), None)
+
+    async def check(self) -> None:
+        return None

@@ -12,17 +12,25 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
+import structlog
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.routing import Route, WebSocketRoute
 
-from persistence.memory import MemoryDocumentStore
-from persistence.store import DocumentStore
+from persistence.engine import create_engine, sqlite_url
+from persistence.migrate import ensure_migrated, upgrade
+from persistence.sql_store import SqlDocumentStore
+from persistence.store import DocumentStore, StoreError
 from server import health
 from server.auth import Authenticator, DevelopmentAuthenticator, RefuseAllAuthenticator
 from server.connection import ConnectionLimits
+from server.room import RoomSettings
 from server.rooms import RoomManager
 from server.settings import Settings
 from server.sync_endpoint import FrameLimits, SyncEndpoint
+
+log = structlog.get_logger(__name__)
 
 
 @dataclass(slots=True)
@@ -40,19 +48,53 @@ def default_authenticator(settings: Settings) -> Authenticator:
     return RefuseAllAuthenticator()
 
 
+def room_settings(settings: Settings) -> RoomSettings:
+    return RoomSettings(
+        max_doc_bytes=settings.max_doc_bytes,
+        max_awareness_bytes=settings.max_awareness_bytes,
+        grace_seconds=settings.room_grace_seconds,
+        compact_rows=settings.compact_rows,
+        compact_bytes=settings.compact_bytes,
+        max_pending_bytes=settings.max_pending_bytes,
+        retry_max_seconds=settings.commit_retry_max_seconds,
+        auto_version_quiet_seconds=settings.auto_version_quiet_seconds,
+        auto_version_interval_seconds=settings.auto_version_interval_seconds,
+    )
+
+
+async def _prepare_database(engine: AsyncEngine, settings: Settings) -> None:
+    if settings.is_development:
+        await upgrade(engine)  # development migrates itself; elsewhere that is a release step
+        return
+    try:
+        await ensure_migrated(engine)
+    except (StoreError, SQLAlchemyError, OSError) as exc:
+        log.error("database_not_ready", error=str(exc))
+        raise
+
+
 def create_app(
     settings: Settings,
     *,
     authenticator: Authenticator | None = None,
     store: DocumentStore | None = None,
 ) -> Starlette:
-    document_store: DocumentStore = store if store is not None else MemoryDocumentStore()
+    # Creating an engine opens no connection; the lifespan checks and disposes it.
+    engine: AsyncEngine | None = None
+    document_store: DocumentStore
+    if store is None:
+        engine = create_engine(
+            settings.database_url or sqlite_url(settings.data_dir),
+            pool_size=settings.database_pool_size,
+        )
+        document_store = SqlDocumentStore(engine)
+    else:
+        document_store = store
     rooms = RoomManager(
         document_store,
-        max_doc_bytes=settings.max_doc_bytes,
-        max_awareness_bytes=settings.max_awareness_bytes,
-        grace_seconds=settings.room_grace_seconds,
+        room_settings(settings),
         keepalive_seconds=settings.keepalive_seconds,
+        shutdown_seconds=settings.shutdown_seconds,
     )
     services = Services(settings, document_store, rooms)
     endpoint = SyncEndpoint(
@@ -74,6 +116,9 @@ def create_app(
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         async with contextlib.AsyncExitStack() as stack:
+            if engine is not None:
+                stack.push_async_callback(engine.dispose)
+                await _prepare_database(engine, settings)
             keepalive = asyncio.get_running_loop().create_task(rooms.run_keepalive())
 
             async def stop_keepalive() -> None:

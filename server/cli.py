@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import sys
 from collections.abc import Sequence
 
 import uvicorn
 
+from persistence.engine import create_engine, sqlite_url
+from persistence.migrate import current_revision, upgrade
 from server.app import create_app
 from server.logging import configure_logging
 from server.settings import Settings, SettingsError, load_settings
@@ -46,6 +49,16 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+async def _db_upgrade(settings: Settings) -> int:
+    engine = create_engine(settings.database_url or sqlite_url(settings.data_dir))
+    try:
+        await upgrade(engine)
+        print(f"database at revision {await current_revision(engine)}")
+    finally:
+        await engine.dispose()
+    return 0
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="storyarn", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -53,6 +66,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--host", default=None, help="address to bind (STORYARN_HOST)")
     serve.add_argument("--port", type=int, default=None, help="port to bind (STORYARN_PORT)")
     serve.add_argument("--workers", type=int, default=1, help="processes sharing rooms")
+    db = commands.add_parser("db", help="database administration")
+    db_commands = db.add_subparsers(dest="db_command", required=True)
+    db_commands.add_parser("upgrade", help="apply every pending migration")
     args = parser.parse_args(argv)
     try:
         settings = load_settings(os.environ)
@@ -61,6 +77,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command == "serve":
         return _serve(args, settings)
+    if args.command == "db":
+        return asyncio.run(_db_upgrade(settings))
     return 2  # pragma: no cover - argparse already refused unknown commands
 
 

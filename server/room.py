@@ -3,33 +3,40 @@
 States: LOADING -> ACTIVE <-> DRAINING -> UNLOADED. Nobody is served while LOADING; the last
 client leaving starts DRAINING, and a client arriving while DRAINING revives the room without a
 reload. The update path follows DESIGN.md §6: a change is applied to the Doc, committed to the
-store with the other changes queued behind the commit in flight (group commit), and only then
-broadcast (each distinct frame encoded once) and acknowledged. A joiner's step-2 answer waits for
-the commit of whatever the Doc holds beyond the store, so nobody ever sees a change that is not
-durable.
+store with every change queued behind the commit in flight (group commit), and only then
+broadcast and acknowledged. A joiner's step-2 answer waits for the commit of whatever the Doc
+holds beyond the store, so nobody ever sees a change that is not durable.
+
+When the store fails, the room keeps its clients and retries with backoff; uncommitted changes
+wait in a bounded buffer, and past its bound the writers are closed with 1013 (what they sent is
+kept and committed on recovery).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections import deque
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
 from enum import Enum
 from typing import Any
 
 import structlog
-from pycrdt import Doc, merge_updates
+from pycrdt import Doc
 
 from crdt import messages
 from crdt.errors import CrdtError
-from crdt.room import REMOTE_ORIGIN, Change, RoomProtocol
+from crdt.room import REMOTE_ORIGIN, SERVER_ORIGIN, Change, RoomProtocol
 from crdt.schema import DocKey
-from persistence.store import DocumentStore, PendingUpdate, StoreError
+from persistence.store import DocumentStore, PendingUpdate, StoreError, VersionKind
+from server.broadcast import broadcast, relay
 from server.close_codes import CloseCode, close_code_for
 from server.connection import Connection
+from server.versions import AutoVersioner
 
 log = structlog.get_logger(__name__)
 
-_MERGE_MAX = 64  # merge_updates is quadratic: coalesce small runs only
+_STORE_FAULTS = (StoreError, OSError)
 
 
 class RoomState(Enum):
@@ -43,37 +50,61 @@ class RoomUnavailable(Exception):
     """The room could not be loaded; its clients were closed with 1013."""
 
 
+@dataclass(frozen=True, slots=True)
+class RoomSettings:
+    max_doc_bytes: int
+    max_awareness_bytes: int
+    grace_seconds: float
+    compact_rows: int = 1000
+    compact_bytes: int = 4 * 1024 * 1024
+    max_pending_bytes: int = 16 * 1024 * 1024
+    retry_initial_seconds: float = 0.05
+    retry_max_seconds: float = 5.0
+    auto_version_quiet_seconds: float = 30.0
+    auto_version_interval_seconds: float = 600.0
+
+
 class Room:
     def __init__(
         self,
         key: DocKey,
         store: DocumentStore,
+        settings: RoomSettings,
         *,
-        max_doc_bytes: int,
-        max_awareness_bytes: int,
-        grace_seconds: float,
         on_unloaded: Callable[[Room], None],
     ) -> None:
         self.key = key
         self.state = RoomState.LOADING
         self.connections: dict[int, Connection] = {}
-        self.exists = False  # the store holds the document (or we are about to create it)
-        self.committed_seq = 0
+        self.exists = False
+        self.committed_seq = 0  # the last sequence number this room committed or loaded
+        self.snapshot_seq = 0
+        self.commit_failures = 0  # consecutive; non-zero means the store is failing us
+        self.dropped_readonly_updates = 0
         self.protocol: RoomProtocol | None = None
         self._store = store
-        self._max_doc_bytes = max_doc_bytes
-        self._max_awareness_bytes = max_awareness_bytes
-        self._grace = grace_seconds
+        self._settings = settings
         self._on_unloaded = on_unloaded
         self._loaded = asyncio.Event()
         self._load_error: BaseException | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._flush_task: asyncio.Task[None] | None = None
+        self._compaction: asyncio.Task[None] | None = None
         self._unload_handle: asyncio.TimerHandle | None = None
         self._sync_waiters: list[tuple[Connection, bytes]] = []
         self._held: list[tuple[Connection, bytes]] = []
         self._holding = False
-        self.dropped_readonly_updates = 0
+        self._unsent: list[Change] = []  # applied to the Doc, not yet committed
+        self._users: dict[int, str] = {}  # connection -> user, kept until its changes commit
+        self._unsent_bytes = 0
+        self._contiguous_seq = 0  # every seq up to here is in the Doc
+        self._log: deque[tuple[int, int, int]] = deque()  # (last seq, rows, bytes) since snapshot
+        self._versioner = AutoVersioner(
+            quiet_seconds=settings.auto_version_quiet_seconds,
+            interval_seconds=settings.auto_version_interval_seconds,
+            save=self._save_auto_version,
+            spawn=self._spawn,
+        )
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -86,19 +117,22 @@ class Room:
             doc: Doc[Any] = Doc()
             if stored is not None:
                 self.exists = True
-                self.committed_seq = stored.seq
+                self.committed_seq = self._contiguous_seq = stored.seq
+                self.snapshot_seq = stored.seq - stored.log_rows  # the log is gapless
+                if stored.log_rows:
+                    self._log.append((stored.seq, stored.log_rows, stored.log_bytes))
                 for update in stored.updates:
                     doc.apply_update(update)
             self.protocol = RoomProtocol(
                 doc,
                 self.key.schema,
-                max_doc_bytes=self._max_doc_bytes,
-                max_awareness_bytes=self._max_awareness_bytes,
+                max_doc_bytes=self._settings.max_doc_bytes,
+                max_awareness_bytes=self._settings.max_awareness_bytes,
                 on_change=self._schedule_flush,
             )
             self.state = RoomState.ACTIVE
             log.info("room_loaded", room=self.key.name, seq=self.committed_seq)
-        except (StoreError, OSError, ValueError, RuntimeError) as exc:
+        except (*_STORE_FAULTS, ValueError, RuntimeError) as exc:
             self._load_error = exc
             log.error("room_load_failed", room=self.key.name, error=repr(exc))
             for conn in list(self.connections.values()):
@@ -114,9 +148,16 @@ class Room:
             raise RoomUnavailable(self.key.name)
         return self.protocol
 
+    async def create(self) -> None:
+        """Make a new document exist in the store (a writer opened it)."""
+        if not self.exists:
+            await self._store.create(self.key)
+            self.exists = True
+
     def attach(self, conn: Connection) -> None:
         """Count a connection in (before the load completes, so the room cannot unload)."""
         self.connections[conn.id] = conn
+        self._users[conn.id] = conn.principal.user_id
         if self._unload_handle is not None:
             self._unload_handle.cancel()
             self._unload_handle = None
@@ -126,9 +167,8 @@ class Room:
 
     def join(self, conn: Connection) -> None:
         """Serve a connection once loaded: our step 1 and everyone's presence."""
-        for frame in self._loaded_protocol().connect(
-            conn.id, writable=conn.principal.role.can_write
-        ):
+        writable = conn.principal.role.can_write
+        for frame in self._loaded_protocol().connect(conn.id, writable=writable):
             conn.send(frame)
 
     def detach(self, conn: Connection) -> None:
@@ -138,11 +178,11 @@ class Room:
         if self.protocol is not None:
             removal = self.protocol.disconnect(conn.id)
             if removal is not None:
-                self._relay(removal, exclude=conn.id)
+                relay(self.connections, removal, exclude=conn.id)
         if not self.connections and self.state is RoomState.ACTIVE:
             self.state = RoomState.DRAINING
             loop = asyncio.get_running_loop()
-            self._unload_handle = loop.call_later(self._grace, self._begin_unload)
+            self._unload_handle = loop.call_later(self._settings.grace_seconds, self._begin_unload)
 
     def _begin_unload(self) -> None:
         self._unload_handle = None
@@ -152,25 +192,47 @@ class Room:
         await self.flushed()
         if self.connections or self.state is not RoomState.DRAINING:
             return  # revived while the last commit was in flight
+        await self._final_snapshot()
+        if self.connections or self.state is not RoomState.DRAINING:
+            return
         self._finish_unload()
+
+    async def _final_snapshot(self) -> None:
+        try:
+            if self._log:
+                await self._compact()
+            await self._versioner.save_now()
+        except _STORE_FAULTS as exc:
+            # The log still holds everything; the next load replays it.
+            log.warning("room_final_snapshot_failed", room=self.key.name, error=repr(exc))
 
     def _finish_unload(self) -> None:
         self.state = RoomState.UNLOADED
+        self._versioner.cancel()
         if self.protocol is not None:
             self.protocol.close()
         self._on_unloaded(self)
         log.info("room_unloaded", room=self.key.name, seq=self.committed_seq)
 
     async def flushed(self) -> None:
-        """Wait until every change the Doc holds is committed (or the commit failed)."""
+        """Wait until every change the Doc holds is committed."""
         while self._flush_task is not None:
             await asyncio.shield(self._flush_task)
 
-    async def close_all(self, code: CloseCode, message: str) -> None:
-        """Server shutdown: commit what is pending, then close every client."""
-        await self.flushed()
+    async def shutdown(self, wait_seconds: float) -> None:
+        """Server shutdown: commit what is pending, snapshot, and close every client (1012)."""
+        try:
+            await asyncio.wait_for(self.flushed(), wait_seconds)
+        except TimeoutError:
+            log.error("room_shutdown_uncommitted", room=self.key.name, changes=len(self._unsent))
+        else:
+            await self._final_snapshot()
         for conn in list(self.connections.values()):
-            conn.close(code, message)
+            conn.close(CloseCode.SERVER_RESTARTING, "server restarting")
+
+    @property
+    def healthy(self) -> bool:
+        return self.commit_failures == 0
 
     # -- frames --------------------------------------------------------------------------------
 
@@ -179,6 +241,8 @@ class Room:
         protocol = self._loaded_protocol()
         if self._holding and _is_update_frame(frame):
             self._held.append((conn, frame))
+            self._unsent_bytes += len(frame)
+            self._enforce_pending_bound()
             return
         try:
             result = protocol.receive(conn.id, frame)
@@ -187,11 +251,10 @@ class Room:
             return
         if result.dropped_update:
             self.dropped_readonly_updates += 1
-        if result.reply:
-            for out in result.reply:
-                conn.send(out)
+        for out in result.reply:
+            conn.send(out)
         if result.relay is not None:
-            self._relay(result.relay, exclude=conn.id)
+            relay(self.connections, result.relay, exclude=conn.id)
         if result.sync_request is not None:
             self._answer_sync(conn, result.sync_request)
 
@@ -212,11 +275,6 @@ class Room:
         self._sync_waiters.append((conn, state_vector))
         self._holding = True
 
-    def _relay(self, frame: bytes, *, exclude: int) -> None:
-        for conn_id, conn in self.connections.items():
-            if conn_id != exclude:
-                conn.send(frame)
-
     # -- the commit loop -----------------------------------------------------------------------
 
     def _schedule_flush(self) -> None:
@@ -225,11 +283,19 @@ class Room:
 
     async def _flush_loop(self) -> None:
         protocol = self._loaded_protocol()
+        delay = self._settings.retry_initial_seconds
         try:
-            while True:
-                changes = protocol.take_changes()
-                if changes:
-                    await self._commit_and_broadcast(changes)
+            while self.state is not RoomState.UNLOADED:
+                for change in protocol.take_changes():
+                    self._unsent.append(change)
+                    self._unsent_bytes += len(change.update)
+                if self._unsent:
+                    if await self._commit():
+                        delay = self._settings.retry_initial_seconds
+                    else:
+                        self._enforce_pending_bound()
+                        await asyncio.sleep(delay)
+                        delay = min(delay * 2, self._settings.retry_max_seconds)
                     continue
                 if not self._sync_waiters and not self._held:
                     break
@@ -237,36 +303,52 @@ class Room:
         finally:
             self._flush_task = None
 
-    async def _commit_and_broadcast(self, changes: list[Change]) -> None:
-        durable = [c for c in changes if c.origin != REMOTE_ORIGIN]
+    async def _commit(self) -> bool:
+        batch = self._unsent
+        durable = [c for c in batch if c.origin != REMOTE_ORIGIN]
         if durable:
-            pending = [PendingUpdate(c.update, self._user_of(c.origin)) for c in durable]
+            pending = [
+                PendingUpdate(c.update, self._user_of(c.origin), _origin(c)) for c in durable
+            ]
             try:
-                self.committed_seq = await self._store.append(self.key, pending)
-            except (StoreError, OSError) as exc:
-                self._commit_failed(exc)
-                return
-            self.exists = True
-        self._broadcast(changes)
-        acked = {c.origin for c in durable}
-        ack = messages.encode_ack(self.committed_seq)
-        for conn_id in acked:
-            conn = self.connections.get(conn_id)
-            if conn is not None and conn.wants_ack:
-                conn.send(ack)
+                last = await self._store.append(self.key, pending)
+            except _STORE_FAULTS as exc:
+                self.commit_failures += 1
+                if self.commit_failures == 1:
+                    log.error("room_commit_failed", room=self.key.name, error=repr(exc))
+                return False
+            if self.commit_failures:
+                log.info("room_commit_recovered", room=self.key.name, retries=self.commit_failures)
+            self.commit_failures = 0
+            self._record_commit(last, durable)
+            for conn_id in [c for c in self._users if c not in self.connections]:
+                del self._users[conn_id]
+        self._unsent, self._unsent_bytes = [], 0
+        broadcast(self.connections, batch)
+        if durable:
+            ack = messages.encode_ack(self.committed_seq)
+            for conn_id in {c.origin for c in durable}:
+                conn = self.connections.get(conn_id)
+                if conn is not None and conn.wants_ack:
+                    conn.send(ack)
+            self._versioner.touch()
+            self._maybe_compact()
+        return True
 
-    def _commit_failed(self, exc: BaseException) -> None:
-        # The Doc now holds changes the store refused. Drop the whole room so that it reloads
-        # from durable state; clients still hold their edits and resend them on reconnect.
-        log.error("room_commit_failed", room=self.key.name, error=repr(exc))
+    def _record_commit(self, last: int, durable: list[Change]) -> None:
+        first = last - len(durable) + 1
+        if first == self._contiguous_seq + 1:
+            self._contiguous_seq = last
+        self.committed_seq = last
+        self.exists = True
+        self._log.append((last, len(durable), sum(len(c.update) for c in durable)))
+
+    def _enforce_pending_bound(self) -> None:
+        if self._unsent_bytes <= self._settings.max_pending_bytes:
+            return
         for conn in list(self.connections.values()):
-            conn.close(CloseCode.TRY_AGAIN_LATER, "document storage unavailable")
-        self.connections.clear()
-        self._sync_waiters.clear()
-        self._held.clear()
-        self._holding = False
-        if self.state is not RoomState.UNLOADED:
-            self._finish_unload()
+            if conn.principal.role.can_write and not conn.closing:
+                conn.close(CloseCode.TRY_AGAIN_LATER, "document storage unavailable")
 
     def _release_barrier(self) -> None:
         protocol = self._loaded_protocol()
@@ -279,32 +361,73 @@ class Room:
                     self._refuse(conn, exc)
         self._holding = False
         held, self._held = self._held, []
+        self._unsent_bytes -= sum(len(frame) for _, frame in held)
         for conn, frame in held:
             if conn.id in self.connections and not conn.closing:
                 self.receive(conn, frame)
 
-    def _broadcast(self, changes: Sequence[Change]) -> None:
-        """Send each change to everyone but its origin, encoding each distinct frame once."""
-        for start in range(0, len(changes), _MERGE_MAX):
-            chunk = changes[start : start + _MERGE_MAX]
-            if len(chunk) == 1:
-                self._relay(messages.encode_sync_update(chunk[0].update), exclude=chunk[0].origin)
-                continue
-            origins = {c.origin for c in chunk}
-            everything = messages.encode_sync_update(merge_updates(*(c.update for c in chunk)))
-            partial: dict[int, bytes | None] = {}
-            for conn_id, conn in self.connections.items():
-                if conn_id not in origins:
-                    conn.send(everything)
-                    continue
-                if conn_id not in partial:
-                    others = [c.update for c in chunk if c.origin != conn_id]
-                    partial[conn_id] = (
-                        messages.encode_sync_update(merge_updates(*others)) if others else None
-                    )
-                frame = partial[conn_id]
-                if frame is not None:
-                    conn.send(frame)
+    # -- compaction and versions ---------------------------------------------------------------
+
+    @property
+    def log_rows(self) -> int:
+        return sum(rows for _, rows, _ in self._log)
+
+    @property
+    def log_bytes(self) -> int:
+        return sum(size for _, _, size in self._log)
+
+    def _maybe_compact(self) -> None:
+        if self._compaction is not None:
+            return
+        if self.log_rows >= self._settings.compact_rows or (
+            self.log_bytes >= self._settings.compact_bytes
+        ):
+            self._compaction = self._spawn(self._compact_in_background())
+
+    async def _compact_in_background(self) -> None:
+        try:
+            await self._compact()
+        except _STORE_FAULTS as exc:
+            log.warning("room_compaction_failed", room=self.key.name, error=repr(exc))
+        finally:
+            self._compaction = None
+
+    async def _compact(self) -> None:
+        """Write the Doc's full state as the snapshot of every seq up to the contiguous one."""
+        protocol = self._loaded_protocol()
+        seq = self._contiguous_seq
+        if seq <= self.snapshot_seq:
+            return
+        # Encoding a 1,000-node flow takes 1-2 ms (notes/pycrdt.md §4): cheap enough to do
+        # here; the write itself runs in the database driver, off the event loop.
+        state = protocol.doc.get_update()
+        await self._store.write_snapshot(self.key, state, seq)
+        self.snapshot_seq = seq
+        while self._log and self._log[0][0] <= seq:
+            self._log.popleft()
+        protocol.doc_bytes = len(state)
+        log.info("room_compacted", room=self.key.name, seq=seq, bytes=len(state))
+
+    async def _save_auto_version(self) -> None:
+        await self.save_version(kind=VersionKind.AUTO, name=None, author_id=None)
+
+    async def save_version(
+        self, *, kind: VersionKind, name: str | None, author_id: str | None
+    ) -> int:
+        """Keep the committed state as a version; return its id."""
+        await self.flushed()
+        state = self._loaded_protocol().doc.get_update()
+        info = await self._store.save_version(
+            self.key, state, self.committed_seq, kind=kind, name=name, author_id=author_id
+        )
+        log.info("version_saved", room=self.key.name, version=info.id, kind=kind.value)
+        return info.id
+
+    def server_transaction(self) -> Any:
+        """A transaction on the Doc whose changes travel like a client's (origin: server)."""
+        return self._loaded_protocol().doc.transaction(origin=SERVER_ORIGIN)
+
+    # -- helpers -------------------------------------------------------------------------------
 
     def _loaded_protocol(self) -> RoomProtocol:
         if self.protocol is None:
@@ -312,14 +435,19 @@ class Room:
         return self.protocol
 
     def _user_of(self, origin: int) -> str | None:
-        conn = self.connections.get(origin)
-        return None if conn is None else conn.principal.user_id
+        return self._users.get(origin)
 
-    def _spawn(self, coro: object) -> asyncio.Task[None]:
-        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)  # type: ignore[arg-type]
+    def _spawn(self, coro: Awaitable[None]) -> asyncio.Task[None]:
+        if not isinstance(coro, Coroutine):
+            raise TypeError("spawn takes a coroutine")
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task
+
+
+def _origin(change: Change) -> str:
+    return "server" if change.origin == SERVER_ORIGIN else f"conn:{change.origin}"
 
 
 def _is_update_frame(frame: bytes) -> bool:

@@ -13,12 +13,11 @@ import structlog
 from pycrdt import Doc
 
 from crdt.messages import KEEPALIVE
-from crdt.room import FIRST_CONNECTION_ID, SERVER_ORIGIN
+from crdt.room import FIRST_CONNECTION_ID
 from crdt.schema import DocKey
 from persistence.store import DocumentStore
-from server.close_codes import CloseCode
 from server.connection import Connection
-from server.room import Room, RoomState, RoomUnavailable
+from server.room import Room, RoomSettings, RoomState
 
 log = structlog.get_logger(__name__)
 
@@ -31,17 +30,15 @@ class RoomManager:
     def __init__(
         self,
         store: DocumentStore,
+        settings: RoomSettings,
         *,
-        max_doc_bytes: int,
-        max_awareness_bytes: int,
-        grace_seconds: float,
         keepalive_seconds: float,
+        shutdown_seconds: float = 20.0,
     ) -> None:
         self._store = store
-        self._max_doc_bytes = max_doc_bytes
-        self._max_awareness_bytes = max_awareness_bytes
-        self._grace = grace_seconds
+        self._settings = settings
         self._keepalive = keepalive_seconds
+        self._shutdown_seconds = shutdown_seconds
         self._rooms: dict[DocKey, Room] = {}
         self._ids = itertools.count(FIRST_CONNECTION_ID)
 
@@ -55,31 +52,27 @@ class RoomManager:
     def get(self, key: DocKey) -> Room | None:
         return self._rooms.get(key)
 
-    async def open(self, key: DocKey, conn: Connection) -> Room:
-        """Attach a connection to its room, loading the room once however many arrive."""
+    def _room(self, key: DocKey) -> Room:
         room = self._rooms.get(key)
         if room is None:
-            room = Room(
-                key,
-                self._store,
-                max_doc_bytes=self._max_doc_bytes,
-                max_awareness_bytes=self._max_awareness_bytes,
-                grace_seconds=self._grace,
-                on_unloaded=self._forget,
-            )
+            room = Room(key, self._store, self._settings, on_unloaded=self._forget)
             self._rooms[key] = room
             room.start_loading()
+        return room
+
+    async def open(self, key: DocKey, conn: Connection) -> Room:
+        """Attach a connection to its room, loading the room once however many arrive."""
+        room = self._room(key)
         room.attach(conn)
         try:
             await room.wait_loaded()
-        except RoomUnavailable:
+            if not room.exists:
+                if not conn.principal.role.can_write:
+                    raise DocumentNotFound(key.name)
+                await room.create()  # opening a new document creates it (DESIGN.md §5)
+        except BaseException:
             room.detach(conn)
             raise
-        if not room.exists:
-            if not conn.principal.role.can_write:
-                room.detach(conn)
-                raise DocumentNotFound(key.name)
-            room.exists = True  # opening a new document creates it (DESIGN.md §5)
         room.join(conn)
         return room
 
@@ -93,13 +86,16 @@ class RoomManager:
         room = self._rooms.get(key)
         if room is None or room.protocol is None or room.state is RoomState.UNLOADED:
             raise LookupError(f"room {key.name} is not loaded")
-        doc = room.protocol.doc
-        with doc.transaction(origin=SERVER_ORIGIN):
-            yield doc
+        with room.server_transaction():
+            yield room.protocol.doc
 
     def connections(self) -> Iterator[Connection]:
         for room in self._rooms.values():
             yield from room.connections.values()
+
+    @property
+    def healthy(self) -> bool:
+        return all(room.healthy for room in self._rooms.values())
 
     async def run_keepalive(self) -> None:
         """Send a no-op to every connection that has heard nothing for a while."""
@@ -112,9 +108,7 @@ class RoomManager:
                     conn.send(KEEPALIVE)
 
     async def shutdown(self) -> None:
-        """Commit everything pending and close every client with 1012 (server restarting)."""
+        """Commit and snapshot every room, then close every client with 1012."""
         rooms = list(self._rooms.values())
-        await asyncio.gather(
-            *(room.close_all(CloseCode.SERVER_RESTARTING, "server restarting") for room in rooms)
-        )
+        await asyncio.gather(*(room.shutdown(self._shutdown_seconds) for room in rooms))
         log.info("rooms_shut_down", rooms=len(rooms))

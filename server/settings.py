@@ -35,6 +35,8 @@ class Settings:
     data_dir: Path = Path("var")
     secret_key: str = field(default=_PLACEHOLDER_SECRET, repr=False)
     log_level: str = "info"
+    database_url: str = ""  # DATABASE_URL; empty means the SQLite file under data_dir
+    database_pool_size: int = 10
     # websocket transport
     ws_per_message_deflate: bool = False  # costs ~8x on small Yjs frames (notes/performance.md)
     ws_ping_interval: float = 20.0
@@ -54,6 +56,14 @@ class Settings:
     awareness_burst: int = 600
     send_queue_frames: int = 4096
     send_queue_bytes: int = 64 * MiB
+    # durability
+    compact_rows: int = 1000
+    compact_bytes: int = 4 * MiB
+    max_pending_bytes: int = 16 * MiB  # uncommitted changes held while the database is down
+    commit_retry_max_seconds: float = 5.0
+    auto_version_quiet_seconds: float = 30.0  # 0 turns automatic versions off
+    auto_version_interval_seconds: float = 600.0
+    shutdown_seconds: float = 20.0  # how long shutdown waits for pending commits
 
     @property
     def is_development(self) -> bool:
@@ -66,7 +76,11 @@ class Settings:
         return self.max_frame_bytes + 1 * MiB
 
 
-_ENV_NAMES = {f.name: f"STORYARN_{f.name.upper()}" for f in fields(Settings)}
+# The conventional names platforms set for us; everything else is ours, prefixed.
+_UNPREFIXED = {"database_url": "DATABASE_URL"}
+_ENV_NAMES = {
+    f.name: _UNPREFIXED.get(f.name, f"STORYARN_{f.name.upper()}") for f in fields(Settings)
+}
 
 
 def _parse(name: str, raw: str, default: object) -> object:

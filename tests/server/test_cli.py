@@ -1,6 +1,7 @@
 import asyncio
 import os
 import sys
+from pathlib import Path
 
 import httpx
 
@@ -33,7 +34,22 @@ async def test_cli_workers_without_redis_says_why() -> None:
     assert "Redis" in out
 
 
-async def test_cli_serve_answers_health_and_stops_on_sigterm() -> None:
+async def test_cli_serve_refuses_an_unmigrated_database(tmp_path: Path) -> None:
+    env = {"STORYARN_ENV": "test", "STORYARN_SECRET_KEY": TEST_SECRET}
+    code, out = await _run("serve", env={**env, "STORYARN_DATA_DIR": str(tmp_path)})
+    assert code != 0
+    assert "storyarn db upgrade" in out
+
+
+async def test_cli_serve_answers_health_and_stops_on_sigterm(tmp_path: Path) -> None:
+    env = {
+        "STORYARN_ENV": "test",
+        "STORYARN_SECRET_KEY": TEST_SECRET,
+        "STORYARN_DATA_DIR": str(tmp_path),
+    }
+    code, out = await _run("db", "upgrade", env=env)
+    assert code == 0, out
+    assert "revision 0001" in out
     port = free_port()
     proc = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -42,7 +58,7 @@ async def test_cli_serve_answers_health_and_stops_on_sigterm() -> None:
         "serve",
         "--port",
         str(port),
-        env={**os.environ, "STORYARN_ENV": "test", "STORYARN_SECRET_KEY": TEST_SECRET},
+        env={**os.environ, **env},
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )

@@ -1,7 +1,9 @@
 import asyncio
 import contextlib
 
-from pycrdt import Map
+from typing import Any
+
+from pycrdt import Doc, Map
 
 from crdt.schema import DocKey, DocKind
 from server.room import RoomState
@@ -81,27 +83,75 @@ async def test_lifecycle_client_arriving_while_draining_revives_the_room() -> No
         assert store.loads[key] == 1
 
 
-async def test_lifecycle_failed_commit_closes_clients_1013_and_reloads_durable_state() -> None:
+async def test_lifecycle_store_outage_keeps_clients_and_commits_on_recovery() -> None:
     store = CountingStore()
     key = DocKey("p1", DocKind.FLOW, "f1")
     async with live_server(store=store) as srv:
         url = srv.ws_url("projects/p1/flows/f1", token="ann")
-        async with yclient(url) as a, yclient(url) as b:
+        async with yclient(url + "&ext=ack") as a, yclient(url) as b:
             set_node(a.doc, "kept", type="hub")
             await a.flush()
             await b.wait_for(lambda: "kept" in b.doc.get("nodes", type=Map))
+            room = srv.services.rooms.get(key)
+            assert room is not None
             store.fail_appends = True
-            set_node(a.doc, "lost", type="hub")
+            set_node(a.doc, "held", type="hub")
             await a.flush()
+            await a.wait_for(lambda: room.commit_failures >= 2)
+            assert not srv.services.rooms.healthy
+            # Not durable, so not visible: b does not see it, a has no acknowledgement for it.
+            assert "held" not in b.doc.get("nodes", type=Map)
+            assert a.acks == [1]
+            # A joiner during the outage is not answered from uncommitted state.
+            late_cm = yclient(url)
+            late_task = asyncio.get_running_loop().create_task(late_cm.__aenter__())
+            await asyncio.sleep(0.2)
+            assert not late_task.done()
+            store.fail_appends = False
+            await b.wait_for(lambda: "held" in b.doc.get("nodes", type=Map), timeout=10)
+            late = await asyncio.wait_for(late_task, 10)
+            assert "held" in late.doc.get("nodes", type=Map)
+            await late_cm.__aexit__(None, None, None)
+            await a.wait_for(lambda: a.acks == [1, 2])
+            assert a.close_code is None and b.close_code is None
+            assert srv.services.rooms.healthy
+        stored = await store.load(key)
+        assert stored is not None and stored.seq == 2
+
+
+async def test_lifecycle_outage_past_the_pending_bound_closes_writers_1013_keeps_data() -> None:
+    store = CountingStore()
+    key = DocKey("p1", DocKind.FLOW, "f1")
+    env = {"STORYARN_MAX_PENDING_BYTES": "2000", "STORYARN_SHUTDOWN_SECONDS": "5"}
+    async with live_server(env, store=store) as srv:
+        url = srv.ws_url("projects/p1/flows/f1", token="ann")
+        async with yclient(url) as a:
+            store.fail_appends = True
+            for i in range(40):
+                set_node(a.doc, f"n{i}", type="dialogue", text="x" * 100)
+                await a.flush()
+                if a.close_code is not None:
+                    break
             assert await a.wait_closed() == 1013
-            assert await b.wait_closed() == 1013
-            # b never saw the change that was not durable.
-            assert "lost" not in b.doc.get("nodes", type=Map)
+            sent = {f"n{i}" for i in range(i + 1)}
         store.fail_appends = False
-        assert srv.services.rooms.get(key) is None
-        async with yclient(url) as c:
-            nodes = c.doc.get("nodes", type=Map)
-            assert "kept" in nodes and "lost" not in nodes
+        room = srv.services.rooms.get(key)
+        assert room is not None
+        await room.flushed()
+        assert room.protocol is not None
+        in_room = set(room.protocol.doc.get("nodes", type=Map).keys())
+        async with yclient(url) as b:
+            # Everything the server accepted before closing the writer was committed.
+            accepted = set(b.doc.get("nodes", type=Map).keys())
+            assert accepted == in_room
+            assert accepted <= sent
+            assert {f"n{i}" for i in range(10)} <= accepted  # ~2000 bytes' worth
+        stored = await store.load(key)
+        assert stored is not None
+        durable: Doc[Any] = Doc()
+        for update in stored.updates:
+            durable.apply_update(update)
+        assert set(durable.get("nodes", type=Map).keys()) == in_room
 
 
 async def test_lifecycle_shutdown_commits_then_closes_with_1012() -> None:

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import shutil
 import socket
+import tempfile
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 
 import uvicorn
 
+from persistence.engine import create_engine, sqlite_url
+from persistence.migrate import upgrade
 from persistence.store import DocumentStore
 from server.app import Services, create_app
 from server.auth import Authenticator
@@ -53,9 +57,19 @@ async def live_server(
     authenticator: Authenticator | None = None,
     store: DocumentStore | None = None,
 ) -> AsyncIterator[LiveServer]:
-    environ = {"STORYARN_ENV": "development", "STORYARN_SECRET_KEY": TEST_SECRET}
+    data_dir = tempfile.mkdtemp(prefix="storyarn-test-")
+    environ = {
+        "STORYARN_ENV": "development",
+        "STORYARN_SECRET_KEY": TEST_SECRET,
+        "STORYARN_DATA_DIR": data_dir,
+    }
     environ.update(env or {})
     settings = load_settings(environ)
+    if store is None and not settings.database_url:
+        # What the release step (`storyarn db upgrade`) does before a non-development start.
+        engine = create_engine(sqlite_url(settings.data_dir))
+        await upgrade(engine)
+        await engine.dispose()
     app = create_app(settings, authenticator=authenticator, store=store)
     port = free_port()
     config = uvicorn_config(settings, "127.0.0.1", port, app)
@@ -72,3 +86,4 @@ async def live_server(
         server.should_exit = True
         async with asyncio.timeout(15):
             await task
+        shutil.rmtree(data_dir, ignore_errors=True)

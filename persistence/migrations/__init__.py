@@ -1,0 +1,1 @@
+"""Alembic migrations of the Storyarn database (run with `storyarn db upgrade`)."""
