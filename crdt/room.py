@@ -7,7 +7,8 @@ relay to the others now (awareness), and the document changes to persist and the
 It never awaits and never sends: the server decides when (after the commit, DESIGN.md §6).
 
 Origins are small ints so that `Doc.observe`, which only sees `hash(origin)`, sees the origin
-itself: 1 is server code, 2 is another instance (Redis), and connections count up from 16.
+itself: 1 is server code, 2 is another instance (Redis), 3 a version restore, and connections
+count up from 16.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from crdt.update_reader import read_update
 
 SERVER_ORIGIN = 1
 REMOTE_ORIGIN = 2
+RESTORE_ORIGIN = 3
 FIRST_CONNECTION_ID = 16
 
 _FATAL = (KeyboardInterrupt, SystemExit, GeneratorExit)
@@ -47,6 +49,7 @@ class Received:
     relay: bytes | None = None  # a frame for every other peer, now (awareness)
     sync_request: bytes | None = None  # a state vector awaiting a step-2 answer
     dropped_update: bool = False  # a read-only peer's update, not applied
+    unchanged_update: bool = False  # an update the Doc already held entirely
 
 
 @dataclass(slots=True)
@@ -120,7 +123,9 @@ class RoomProtocol:
                 result.dropped_update = True
                 return result
             # The Doc's observer records the change; the server takes it with take_changes().
+            before = len(self._changes)
             self.apply_client_update(conn_id, message.update)
+            result.unchanged_update = len(self._changes) == before
         elif isinstance(message, messages.SyncStep1):
             result.sync_request = message.state_vector
         elif isinstance(message, messages.Awareness):

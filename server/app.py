@@ -23,6 +23,7 @@ from persistence.migrate import ensure_migrated, upgrade
 from persistence.sql_store import SqlDocumentStore
 from persistence.store import DocumentStore, StoreError
 from server import health
+from server.api_versions import version_routes
 from server.auth import Authenticator, DevelopmentAuthenticator, RefuseAllAuthenticator
 from server.connection import ConnectionLimits
 from server.room import RoomSettings
@@ -97,9 +98,10 @@ def create_app(
         shutdown_seconds=settings.shutdown_seconds,
     )
     services = Services(settings, document_store, rooms)
+    auth = authenticator if authenticator is not None else default_authenticator(settings)
     endpoint = SyncEndpoint(
         rooms,
-        authenticator if authenticator is not None else default_authenticator(settings),
+        auth,
         ConnectionLimits(
             max_queue_frames=settings.send_queue_frames,
             max_queue_bytes=settings.send_queue_bytes,
@@ -136,6 +138,7 @@ def create_app(
             Route("/health", health.ready),
             WebSocketRoute("/sync/projects/{project_id}/tree", endpoint.handle),
             WebSocketRoute("/sync/projects/{project_id}/{kind}/{doc_id}", endpoint.handle),
+            *version_routes(rooms, auth),
         ],
         lifespan=lifespan,
     )

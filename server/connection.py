@@ -3,7 +3,8 @@
 Rooms call `send(frame)`, which never awaits: a frame is queued, and a connection whose queue
 passes its bound (a slow consumer) is closed with 1013 instead of growing memory; it resyncs
 when it comes back. The writer is the only task that touches the transport's send side, and the
-only one that closes it, so a close always follows the frames queued before it.
+only one that closes it. Closing drops what is still queued (a closed client resyncs anyway)
+and sends the close frame right after the frame being written, if any.
 """
 
 from __future__ import annotations

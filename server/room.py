@@ -26,7 +26,8 @@ from pycrdt import Doc
 
 from crdt import messages
 from crdt.errors import CrdtError
-from crdt.room import REMOTE_ORIGIN, SERVER_ORIGIN, Change, RoomProtocol
+from crdt.restore import restore
+from crdt.room import REMOTE_ORIGIN, RESTORE_ORIGIN, SERVER_ORIGIN, Change, RoomProtocol
 from crdt.schema import DocKey
 from persistence.store import DocumentStore, PendingUpdate, StoreError, VersionKind
 from server.broadcast import broadcast, relay
@@ -91,6 +92,9 @@ class Room:
         self._flush_task: asyncio.Task[None] | None = None
         self._compaction: asyncio.Task[None] | None = None
         self._unload_handle: asyncio.TimerHandle | None = None
+        self._holds = 0  # server work (a restore, a version) keeping the room loaded
+        self._ack_after_commit: set[int] = set()
+        self._restore_origin = RESTORE_ORIGIN
         self._sync_waiters: list[tuple[Connection, bytes]] = []
         self._held: list[tuple[Connection, bytes]] = []
         self._holding = False
@@ -179,21 +183,40 @@ class Room:
             removal = self.protocol.disconnect(conn.id)
             if removal is not None:
                 relay(self.connections, removal, exclude=conn.id)
-        if not self.connections and self.state is RoomState.ACTIVE:
-            self.state = RoomState.DRAINING
-            loop = asyncio.get_running_loop()
-            self._unload_handle = loop.call_later(self._settings.grace_seconds, self._begin_unload)
+        self._maybe_drain()
 
     def _begin_unload(self) -> None:
         self._unload_handle = None
         self._spawn(self._unload())
 
+    def hold(self) -> None:
+        """Keep the room loaded without a client (server work); pair with `release`."""
+        self._holds += 1
+        if self._unload_handle is not None:
+            self._unload_handle.cancel()
+            self._unload_handle = None
+        if self.state is RoomState.DRAINING:
+            self.state = RoomState.ACTIVE
+
+    def release(self) -> None:
+        self._holds -= 1
+        self._maybe_drain()
+
+    def _maybe_drain(self) -> None:
+        if not self.connections and not self._holds and self.state is RoomState.ACTIVE:
+            self.state = RoomState.DRAINING
+            loop = asyncio.get_running_loop()
+            self._unload_handle = loop.call_later(self._settings.grace_seconds, self._begin_unload)
+
+    def _in_use(self) -> bool:
+        return bool(self.connections or self._holds) or self.state is not RoomState.DRAINING
+
     async def _unload(self) -> None:
         await self.flushed()
-        if self.connections or self.state is not RoomState.DRAINING:
+        if self._in_use():
             return  # revived while the last commit was in flight
         await self._final_snapshot()
-        if self.connections or self.state is not RoomState.DRAINING:
+        if self._in_use():
             return
         self._finish_unload()
 
@@ -251,6 +274,13 @@ class Room:
             return
         if result.dropped_update:
             self.dropped_readonly_updates += 1
+        if result.unchanged_update and conn.wants_ack:
+            # Nothing new, but the client still waits to hear its edit is safe: answer once
+            # whatever the Doc holds is committed.
+            if self._flush_task is None:
+                conn.send(messages.encode_ack(self.committed_seq))
+            else:
+                self._ack_after_commit.add(conn.id)
         for out in result.reply:
             conn.send(out)
         if result.relay is not None:
@@ -312,10 +342,14 @@ class Room:
             ]
             try:
                 last = await self._store.append(self.key, pending)
-            except _STORE_FAULTS as exc:
+            except Exception as exc:
+                # Whatever went wrong, the changes stay queued and are retried: dropping them
+                # here would leave the Doc ahead of the store, silently.
                 self.commit_failures += 1
                 if self.commit_failures == 1:
                     log.error("room_commit_failed", room=self.key.name, error=repr(exc))
+                if not isinstance(exc, _STORE_FAULTS):
+                    log.exception("room_commit_bug", room=self.key.name)
                 return False
             if self.commit_failures:
                 log.info("room_commit_recovered", room=self.key.name, retries=self.commit_failures)
@@ -325,12 +359,15 @@ class Room:
                 del self._users[conn_id]
         self._unsent, self._unsent_bytes = [], 0
         broadcast(self.connections, batch)
-        if durable:
+        acked = {c.origin for c in durable} | self._ack_after_commit
+        self._ack_after_commit = set()
+        if acked:
             ack = messages.encode_ack(self.committed_seq)
-            for conn_id in {c.origin for c in durable}:
+            for conn_id in acked:
                 conn = self.connections.get(conn_id)
                 if conn is not None and conn.wants_ack:
                     conn.send(ack)
+        if durable:
             self._versioner.touch()
             self._maybe_compact()
         return True
@@ -423,6 +460,25 @@ class Room:
         log.info("version_saved", room=self.key.name, version=info.id, kind=kind.value)
         return info.id
 
+    async def restore_version(self, version_id: int, *, author_id: str | None) -> int | None:
+        """Write the version's content as forward edits; keep the result as a version.
+
+        Returns the id of the version recording the restore, or None if there is no such
+        version of this document.
+        """
+        stored = await self._store.get_version(self.key, version_id)
+        if stored is None:
+            return None
+        target: Doc[Any] = Doc()
+        target.apply_update(stored.state)
+        origin = self._restore_origin
+        self._users[origin] = author_id or ""
+        with self._loaded_protocol().doc.transaction(origin=origin):
+            restore(self._loaded_protocol().doc, target, self.key.schema)
+        return await self.save_version(
+            kind=VersionKind.RESTORE, name=f"restored version {version_id}", author_id=author_id
+        )
+
     def server_transaction(self) -> Any:
         """A transaction on the Doc whose changes travel like a client's (origin: server)."""
         return self._loaded_protocol().doc.transaction(origin=SERVER_ORIGIN)
@@ -447,7 +503,11 @@ class Room:
 
 
 def _origin(change: Change) -> str:
-    return "server" if change.origin == SERVER_ORIGIN else f"conn:{change.origin}"
+    if change.origin == SERVER_ORIGIN:
+        return "server"
+    if change.origin == RESTORE_ORIGIN:
+        return "restore"
+    return f"conn:{change.origin}"
 
 
 def _is_update_frame(frame: bytes) -> bool:

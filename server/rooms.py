@@ -43,6 +43,10 @@ class RoomManager:
         self._ids = itertools.count(FIRST_CONNECTION_ID)
 
     @property
+    def store(self) -> DocumentStore:
+        return self._store
+
+    @property
     def rooms(self) -> dict[DocKey, Room]:
         return self._rooms
 
@@ -75,6 +79,22 @@ class RoomManager:
             raise
         room.join(conn)
         return room
+
+    @contextlib.asynccontextmanager
+    async def holding(self, key: DocKey) -> AsyncIterator[Room]:
+        """A loaded room for server work (versions, restores), kept loaded until exit.
+
+        Raises `DocumentNotFound` for a document that does not exist.
+        """
+        room = self._room(key)
+        room.hold()
+        try:
+            await room.wait_loaded()
+            if not room.exists:
+                raise DocumentNotFound(key.name)
+            yield room
+        finally:
+            room.release()
 
     def _forget(self, room: Room) -> None:
         if self._rooms.get(room.key) is room:

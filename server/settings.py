@@ -122,8 +122,17 @@ def _validate(settings: Settings) -> None:
     for name in ("max_frame_bytes", "max_doc_bytes", "send_queue_frames", "send_queue_bytes"):
         if getattr(settings, name) <= 0:
             raise SettingsError(f"{_ENV_NAMES[name]} must be positive")
-    if settings.keepalive_seconds <= 0 or settings.keepalive_seconds >= 30:
-        raise SettingsError("STORYARN_KEEPALIVE_SECONDS must be between 0 and 30 exclusive")
+    # The tick runs every third of the period, so silence can last 4/3 of it: stay clear of
+    # the stock client's 30-second watchdog.
+    if not 0 < settings.keepalive_seconds <= 20:
+        raise SettingsError("STORYARN_KEEPALIVE_SECONDS must be above 0 and at most 20")
+    if settings.bytes_burst < settings.max_frame_bytes:
+        raise SettingsError(
+            "STORYARN_BYTES_BURST must be at least STORYARN_MAX_FRAME_BYTES, "
+            "or a frame of the maximum size could never pass the rate limit"
+        )
+    if settings.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+        raise SettingsError("STORYARN_LOG_LEVEL must be debug, info, warning, error or critical")
     if settings.env is not Environment.DEVELOPMENT and (
         settings.secret_key == _PLACEHOLDER_SECRET or len(settings.secret_key) < 32
     ):

@@ -50,6 +50,14 @@ class YClient:
         for update in pending:
             await self.ws.send(encode_sync_update(update))
 
+    async def flush_acked(self, timeout: float = 10.0) -> None:
+        """Flush, then wait for the server's durable acknowledgement (needs ?ext=ack)."""
+        before = len(self.acks)
+        had_changes = bool(self._pending_local)
+        await self.flush()
+        if had_changes:
+            await self.wait_for(lambda: len(self.acks) > before, timeout)
+
     async def send_raw(self, frame: bytes | str) -> None:
         await self.ws.send(frame)
 
