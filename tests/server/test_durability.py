@@ -60,13 +60,12 @@ async def test_durability_cold_load_of_ten_thousand_updates(tmp_path: Path) -> N
 
 async def test_durability_shutdown_writes_a_snapshot(tmp_path: Path) -> None:
     env = {"STORYARN_DATA_DIR": str(tmp_path)}
-    async with live_server(env) as srv:
-        async with yclient(srv.ws_url(ROOM, token="a", ext="ack")) as a:
-            for i in range(5):
-                set_node(a.doc, f"n{i}", type="hub")
-                await a.flush_acked()
-            srv.server.should_exit = True
-            assert await a.wait_closed(timeout=10) == 1012
+    async with live_server(env) as srv, yclient(srv.ws_url(ROOM, token="a", ext="ack")) as a:
+        for i in range(5):
+            set_node(a.doc, f"n{i}", type="hub")
+            await a.flush_acked()
+        srv.server.should_exit = True
+        assert await a.wait_closed(timeout=10) == 1012
     engine = create_engine(sqlite_url(tmp_path))
     stored = await SqlDocumentStore(engine).load(KEY)
     await engine.dispose()
