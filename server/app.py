@@ -19,6 +19,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route, WebSocketRoute
 
 from persistence.engine import create_engine, sqlite_url
+from persistence.memory import MemoryDocumentStore
 from persistence.migrate import ensure_migrated, upgrade
 from persistence.sql_store import SqlDocumentStore
 from persistence.store import DocumentStore, StoreError
@@ -83,7 +84,9 @@ def create_app(
     # Creating an engine opens no connection; the lifespan checks and disposes it.
     engine: AsyncEngine | None = None
     document_store: DocumentStore
-    if store is None:
+    if store is None and settings.store == "memory":
+        document_store = MemoryDocumentStore()
+    elif store is None:
         engine = create_engine(
             settings.database_url or sqlite_url(settings.data_dir),
             pool_size=settings.database_pool_size,

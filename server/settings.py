@@ -35,6 +35,7 @@ class Settings:
     data_dir: Path = Path("var")
     secret_key: str = field(default=_PLACEHOLDER_SECRET, repr=False)
     log_level: str = "info"
+    store: str = "sql"  # "memory" keeps documents in the process only: benchmarks' baseline
     database_url: str = ""  # DATABASE_URL; empty means the SQLite file under data_dir
     database_pool_size: int = 10
     # websocket transport
@@ -131,6 +132,10 @@ def _validate(settings: Settings) -> None:
             "STORYARN_BYTES_BURST must be at least STORYARN_MAX_FRAME_BYTES, "
             "or a frame of the maximum size could never pass the rate limit"
         )
+    if settings.store not in ("sql", "memory"):
+        raise SettingsError("STORYARN_STORE must be sql or memory")
+    if settings.store == "memory" and settings.env is Environment.PRODUCTION:
+        raise SettingsError("STORYARN_STORE=memory loses every document on exit: not in production")
     if settings.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise SettingsError("STORYARN_LOG_LEVEL must be debug, info, warning, error or critical")
     if settings.env is not Environment.DEVELOPMENT and (

@@ -50,3 +50,15 @@ def test_settings_secret_is_not_in_repr() -> None:
     secret = "s" * 40
     settings = load_settings({"STORYARN_ENV": "test", "STORYARN_SECRET_KEY": secret})
     assert secret not in repr(settings)
+
+
+def test_settings_memory_store_is_refused_in_production() -> None:
+    env = {"STORYARN_SECRET_KEY": "k" * 40, "STORYARN_STORE": "memory"}
+    with pytest.raises(SettingsError, match="STORYARN_STORE"):
+        load_settings(env)
+    assert load_settings({**env, "STORYARN_ENV": "test"}).store == "memory"
+
+
+def test_settings_database_url_is_read_without_prefix() -> None:
+    settings = load_settings({"STORYARN_ENV": "development", "DATABASE_URL": "postgres://x/y"})
+    assert settings.database_url == "postgres://x/y"
