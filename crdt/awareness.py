@@ -73,8 +73,14 @@ class AwarenessRegistry:
         changed = []
         for entry in entries:
             current = self._states.get(entry.client_id)
-            if current is not None and entry.clock < current.clock:
-                continue  # stale, y-protocols ignores it too
+            # y-protocols' rule: only a newer clock changes a state, or a null at the same
+            # clock. Stock clients echo every change they receive; accepting the echo would
+            # hand the state to the echoing connection and relay it again.
+            if current is not None and (
+                entry.clock < current.clock
+                or (entry.clock == current.clock and entry.state != NULL_STATE)
+            ):
+                continue
             if entry.state == NULL_STATE:
                 if current is None:
                     continue

@@ -76,6 +76,7 @@ class RoomProtocol:
         self.awareness = AwarenessRegistry()
         self._peers: dict[int, _Peer] = {}
         self._changes: list[Change] = []
+        self.changes_observed = 0  # every change ever observed, for "committed up to here"
         self._on_change = on_change
         # An upper bound on the encoded document: reset by whoever re-encodes it (compaction).
         self.doc_bytes = len(doc.get_update())
@@ -95,7 +96,25 @@ class RoomProtocol:
     def disconnect(self, conn_id: int) -> bytes | None:
         """Forget a peer; return the awareness removal to broadcast, if it had any presence."""
         self._peers.pop(conn_id, None)
-        removal = self.awareness.remove_connection(conn_id)
+        return self.forget_owner(conn_id)
+
+    def apply_remote_awareness(self, owner: int, frame: bytes) -> bytes | None:
+        """Presence relayed by another instance, recorded under `owner` (one per instance);
+        return the frame to relay to this instance's peers, if anything changed."""
+        message = messages.decode(frame)
+        if not isinstance(message, messages.Awareness):
+            raise ProtocolError("remote presence frame is not an awareness message")
+        entries = parse_update(message.update)
+        changed = self.awareness.apply(owner, entries)
+        if not changed:
+            return None
+        if len(changed) == len(entries):
+            return frame
+        return messages.encode_awareness(encode_update(changed))
+
+    def forget_owner(self, owner: int) -> bytes | None:
+        """Drop every presence state `owner` announced (an instance died); the removal frame."""
+        removal = self.awareness.remove_connection(owner)
         return None if removal is None else messages.encode_awareness(removal)
 
     def set_writable(self, conn_id: int, writable: bool) -> None:
@@ -166,6 +185,10 @@ class RoomProtocol:
             # BaseExceptions; a frame that passed our reader but not Yrs is still just bad input.
             raise ProtocolError(f"update rejected by the CRDT: {exc}") from exc
 
+    def pending_origins(self) -> set[int]:
+        """Origins of changes observed but not taken yet."""
+        return {change.origin for change in self._changes}
+
     def take_changes(self) -> list[Change]:
         """Changes the Doc went through since the last call, in order."""
         changes, self._changes = self._changes, []
@@ -175,6 +198,7 @@ class RoomProtocol:
         update: bytes = event.update
         origin = event.transaction.origin()
         self._changes.append(Change(SERVER_ORIGIN if origin is None else origin, update))
+        self.changes_observed += 1
         self.doc_bytes += len(update)
         if self._on_change is not None:
             self._on_change()

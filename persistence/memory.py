@@ -31,14 +31,18 @@ class MemoryDocumentStore:
         self._version_ids = 0
 
     async def load(self, key: DocKey) -> StoredDocument | None:
+        return await self.load_since(key, 0)
+
+    async def load_since(self, key: DocKey, seq: int) -> StoredDocument | None:
         await asyncio.sleep(0)  # a real store always yields; tests should meet that ordering
         doc = self._docs.get(key)
         if doc is None:
             return None
-        updates = [] if doc.snapshot is None else [doc.snapshot[1]]
-        updates += [data for _, data in doc.log]
-        seq = max([0] + [s for s, _ in doc.log] + ([doc.snapshot[0]] if doc.snapshot else []))
-        return StoredDocument(updates, seq, len(doc.log), sum(len(d) for _, d in doc.log))
+        snapshot = doc.snapshot if doc.snapshot is not None and doc.snapshot[0] > seq else None
+        log = [(s, d) for s, d in doc.log if s > seq]
+        updates = ([] if snapshot is None else [snapshot[1]]) + [d for _, d in log]
+        last = max([seq] + [s for s, _ in log] + ([snapshot[0]] if snapshot else []))
+        return StoredDocument(updates, last, len(log), sum(len(d) for _, d in log))
 
     async def create(self, key: DocKey) -> None:
         await asyncio.sleep(0)

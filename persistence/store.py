@@ -67,6 +67,11 @@ class DocumentStore(Protocol):
         """The document's durable state, or None if it was never created."""
         ...
 
+    async def load_since(self, key: DocKey, seq: int) -> StoredDocument | None:
+        """What a holder of every update up to `seq` lacks: the log rows after it, or the
+        snapshot and the rows after that when compaction folded some of them away."""
+        ...
+
     async def create(self, key: DocKey) -> None:
         """Make the document exist (empty) if it does not; idempotent."""
         ...

@@ -38,9 +38,12 @@ def _key(request: Request) -> DocKey:
     project_id = params["project_id"]
     kind = params.get("kind", DocKind.TREE.value)
     doc_id = params.get("doc_id", "")
-    if not valid_id(project_id) or kind not in (k.value for k in DocKind):
+    # /{kind}/{doc_id} names a flow or a page; the tree has its own route.
+    if "kind" in params and (
+        kind not in (DocKind.FLOW.value, DocKind.PAGE.value) or not valid_id(doc_id)
+    ):
         raise HttpError(404, "no such document")
-    if kind != DocKind.TREE.value and not valid_id(doc_id):
+    if not valid_id(project_id):
         raise HttpError(404, "no such document")
     return DocKey(project_id, DocKind(kind), doc_id)
 

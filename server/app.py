@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import secrets
+import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -23,10 +26,12 @@ from persistence.memory import MemoryDocumentStore
 from persistence.migrate import ensure_migrated, upgrade
 from persistence.sql_store import SqlDocumentStore
 from persistence.store import DocumentStore, StoreError
-from server import health
+from server import __version__, health
 from server.api_versions import version_routes
 from server.auth import Authenticator, DevelopmentAuthenticator, RefuseAllAuthenticator
 from server.connection import ConnectionLimits
+from server.fanout import Fanout, LocalFanout
+from server.redis_fanout import RedisFanout, RedisFanoutSettings
 from server.room import RoomSettings
 from server.rooms import RoomManager
 from server.settings import Settings
@@ -42,6 +47,30 @@ class Services:
     settings: Settings
     store: DocumentStore
     rooms: RoomManager
+    fanout: Fanout | None = None
+
+
+def instance_id(settings: Settings) -> str:
+    return settings.instance_id or f"{socket.gethostname()}-{os.getpid()}-{secrets.token_hex(3)}"
+
+
+@contextlib.asynccontextmanager
+async def _open_fanout(settings: Settings, rooms: RoomManager) -> AsyncIterator[Fanout]:
+    me = instance_id(settings)
+    if not settings.redis_url:
+        yield LocalFanout(me, rooms.summaries)
+        return
+    fanout = RedisFanout(
+        RedisFanoutSettings(url=settings.redis_url, prefix=settings.redis_prefix),
+        me,
+        rooms.summaries,
+        __version__,
+    )
+    await fanout.start()
+    try:
+        yield fanout
+    finally:
+        await fanout.close()
 
 
 def default_authenticator(settings: Settings) -> Authenticator:
@@ -124,6 +153,9 @@ def create_app(
             if engine is not None:
                 stack.push_async_callback(engine.dispose)
                 await _prepare_database(engine, settings)
+            fanout = await stack.enter_async_context(_open_fanout(settings, rooms))
+            rooms.use_fanout(fanout)
+            services.fanout = fanout
             keepalive = asyncio.get_running_loop().create_task(rooms.run_keepalive())
 
             async def stop_keepalive() -> None:

@@ -50,6 +50,7 @@ class Connection:
         "close_message",
         "id",
         "last_sent",
+        "on_close",
         "principal",
         "slow_consumer",
         "update_bucket",
@@ -76,6 +77,7 @@ class Connection:
         self.slow_consumer = False
         # What the transport raises once the peer is gone; the adapter knows, we do not.
         self._closed_errors = closed_errors
+        self.on_close: Callable[[Connection], None] | None = None
         self._send = send
         self._close = close
         self._queue: deque[bytes] = deque()
@@ -98,15 +100,17 @@ class Connection:
         if self.close_code is not None:
             return
         queue = self._queue
-        queue.append(frame)
-        self._queued_bytes += len(frame)
-        if (
-            len(queue) > self._limits.max_queue_frames
-            or self._queued_bytes > self._limits.max_queue_bytes
+        # Checked before appending: a single frame above the byte bound (a big document's
+        # step 2) still goes to a client that keeps up; memory stays under bound + one frame.
+        if queue and (
+            len(queue) >= self._limits.max_queue_frames
+            or self._queued_bytes >= self._limits.max_queue_bytes
         ):
             self.slow_consumer = True
             self.close(CloseCode.TRY_AGAIN_LATER, "slow consumer: send queue full")
             return
+        queue.append(frame)
+        self._queued_bytes += len(frame)
         if len(queue) == 1:
             self._wakeup.set()
 
@@ -119,6 +123,10 @@ class Connection:
         self._queue.clear()
         self._queued_bytes = 0
         self._wakeup.set()
+        if self.on_close is not None:
+            # Leave the room now: a slow consumer's writer may sit on a stalled socket for
+            # a while, and the room must not keep serving (or showing) it meanwhile.
+            self.on_close(self)
 
     async def run_writer(self) -> None:
         """Drain the queue to the transport until closed; then close the transport."""

@@ -29,10 +29,18 @@ from crdt.errors import CrdtError
 from crdt.restore import restore
 from crdt.room import REMOTE_ORIGIN, RESTORE_ORIGIN, SERVER_ORIGIN, Change, RoomProtocol
 from crdt.schema import DocKey
-from persistence.store import DocumentStore, PendingUpdate, StoreError, VersionKind
+from persistence.store import (
+    DocumentStore,
+    PendingUpdate,
+    StoreError,
+    StoreUnavailable,
+    VersionKind,
+)
 from server.broadcast import broadcast, relay
 from server.close_codes import CloseCode, close_code_for
 from server.connection import Connection
+from server.fanout import Fanout
+from server.sequence import SequenceTracker
 from server.versions import AutoVersioner
 
 log = structlog.get_logger(__name__)
@@ -72,6 +80,7 @@ class Room:
         store: DocumentStore,
         settings: RoomSettings,
         *,
+        fanout: Fanout,
         on_unloaded: Callable[[Room], None],
     ) -> None:
         self.key = key
@@ -84,6 +93,7 @@ class Room:
         self.dropped_readonly_updates = 0
         self.protocol: RoomProtocol | None = None
         self._store = store
+        self._fanout = fanout
         self._settings = settings
         self._on_unloaded = on_unloaded
         self._loaded = asyncio.Event()
@@ -93,15 +103,19 @@ class Room:
         self._compaction: asyncio.Task[None] | None = None
         self._unload_handle: asyncio.TimerHandle | None = None
         self._holds = 0  # server work (a restore, a version) keeping the room loaded
-        self._ack_after_commit: set[int] = set()
+        # No-op updates' acks, each waiting for every change observed before it to commit.
+        self._ack_waiters: list[tuple[int, int]] = []  # (connection, changes observed then)
+        self._changes_committed = 0
         self._restore_origin = RESTORE_ORIGIN
         self._sync_waiters: list[tuple[Connection, bytes]] = []
         self._held: list[tuple[Connection, bytes]] = []
         self._holding = False
         self._unsent: list[Change] = []  # applied to the Doc, not yet committed
-        self._users: dict[int, str] = {}  # connection -> user, kept until its changes commit
+        self._users: dict[int, str | None] = {}  # origin -> user, kept until its changes commit
         self._unsent_bytes = 0
-        self._contiguous_seq = 0  # every seq up to here is in the Doc
+        self._seqs = SequenceTracker()
+        self._catching_up: asyncio.Task[None] | None = None
+        self._instance_owners: dict[str, int] = {}  # other instances' presence, by owner id
         self._log: deque[tuple[int, int, int]] = deque()  # (last seq, rows, bytes) since snapshot
         self._versioner = AutoVersioner(
             quiet_seconds=settings.auto_version_quiet_seconds,
@@ -117,11 +131,13 @@ class Room:
 
     async def _load(self) -> None:
         try:
+            # Join the carrier first: whatever is committed after the load arrives through it.
+            await self._fanout.join(self.key, self)
             stored = await self._store.load(self.key)
             doc: Doc[Any] = Doc()
             if stored is not None:
                 self.exists = True
-                self.committed_seq = self._contiguous_seq = stored.seq
+                self.committed_seq = stored.seq
                 self.snapshot_seq = stored.seq - stored.log_rows  # the log is gapless
                 if stored.log_rows:
                     self._log.append((stored.seq, stored.log_rows, stored.log_bytes))
@@ -135,6 +151,9 @@ class Room:
                 on_change=self._schedule_flush,
             )
             self.state = RoomState.ACTIVE
+            self._apply_remote_updates(self._seqs.rebase(self.committed_seq))
+            if self._seqs.has_gap:
+                self.catch_up()
             log.info("room_loaded", room=self.key.name, seq=self.committed_seq)
         except (*_STORE_FAULTS, ValueError, RuntimeError) as exc:
             self._load_error = exc
@@ -183,6 +202,7 @@ class Room:
             removal = self.protocol.disconnect(conn.id)
             if removal is not None:
                 relay(self.connections, removal, exclude=conn.id)
+                self._fanout.publish_awareness(self.key, removal)
         self._maybe_drain()
 
     def _begin_unload(self) -> None:
@@ -232,6 +252,7 @@ class Room:
     def _finish_unload(self) -> None:
         self.state = RoomState.UNLOADED
         self._versioner.cancel()
+        asyncio.get_running_loop().create_task(self._fanout.leave(self.key))
         if self.protocol is not None:
             self.protocol.close()
         self._on_unloaded(self)
@@ -252,6 +273,13 @@ class Room:
             await self._final_snapshot()
         for conn in list(self.connections.values()):
             conn.close(CloseCode.SERVER_RESTARTING, "server restarting")
+
+    async def force_unload(self, message: str) -> None:
+        """An operator's unload: commit, snapshot, close every client with 1012, forget."""
+        await self.shutdown(self._settings.retry_max_seconds * 4)
+        if self.state is not RoomState.UNLOADED:
+            self._finish_unload()
+        _ = message
 
     @property
     def healthy(self) -> bool:
@@ -275,16 +303,18 @@ class Room:
         if result.dropped_update:
             self.dropped_readonly_updates += 1
         if result.unchanged_update and conn.wants_ack:
-            # Nothing new, but the client still waits to hear its edit is safe: answer once
-            # whatever the Doc holds is committed.
-            if self._flush_task is None:
+            # Nothing new, but the client waits to hear that all it sent is safe: answer once
+            # every change observed so far is committed.
+            mark = protocol.changes_observed
+            if mark <= self._changes_committed:
                 conn.send(messages.encode_ack(self.committed_seq))
             else:
-                self._ack_after_commit.add(conn.id)
+                self._ack_waiters.append((conn.id, mark))
         for out in result.reply:
             conn.send(out)
         if result.relay is not None:
             relay(self.connections, result.relay, exclude=conn.id)
+            self._fanout.publish_awareness(self.key, result.relay)
         if result.sync_request is not None:
             self._answer_sync(conn, result.sync_request)
 
@@ -355,12 +385,15 @@ class Room:
                 log.info("room_commit_recovered", room=self.key.name, retries=self.commit_failures)
             self.commit_failures = 0
             self._record_commit(last, durable)
-            for conn_id in [c for c in self._users if c not in self.connections]:
-                del self._users[conn_id]
+            self._forget_departed_users()
         self._unsent, self._unsent_bytes = [], 0
+        self._changes_committed += len(batch)
         broadcast(self.connections, batch)
-        acked = {c.origin for c in durable} | self._ack_after_commit
-        self._ack_after_commit = set()
+        acked = {c.origin for c in durable}
+        if self._ack_waiters:
+            due = [c for c, mark in self._ack_waiters if mark <= self._changes_committed]
+            self._ack_waiters = [w for w in self._ack_waiters if w[1] > self._changes_committed]
+            acked.update(due)
         if acked:
             ack = messages.encode_ack(self.committed_seq)
             for conn_id in acked:
@@ -372,13 +405,92 @@ class Room:
             self._maybe_compact()
         return True
 
+    def _forget_departed_users(self) -> None:
+        waiting = self._loaded_protocol().pending_origins() | {c.origin for c in self._unsent}
+        for origin in [o for o in self._users if o not in self.connections and o not in waiting]:
+            del self._users[origin]
+
     def _record_commit(self, last: int, durable: list[Change]) -> None:
         first = last - len(durable) + 1
-        if first == self._contiguous_seq + 1:
-            self._contiguous_seq = last
-        self.committed_seq = last
+        self.committed_seq = max(self.committed_seq, last)
         self.exists = True
         self._log.append((last, len(durable), sum(len(c.update) for c in durable)))
+        self._fanout.publish_updates(self.key, first, [c.update for c in durable])
+        self._apply_remote_updates(self._seqs.record_own(first, last))
+
+    # -- other instances -----------------------------------------------------------------------
+
+    def apply_remote(self, seq: int, update: bytes) -> None:
+        """An update another instance committed (RoomLink): apply in sequence order."""
+        ready = self._seqs.offer(seq, update)
+        if self.protocol is None:
+            return  # still loading: the load's rebase applies what is due
+        self._apply_remote_updates(ready)
+        self.committed_seq = max(self.committed_seq, self._seqs.contiguous)
+        if self._seqs.has_gap:
+            self.catch_up()
+
+    def _apply_remote_updates(self, updates: list[bytes]) -> None:
+        protocol = self.protocol
+        if protocol is None:
+            return
+        for update in updates:
+            try:
+                protocol.apply_trusted_update(REMOTE_ORIGIN, update)
+            except CrdtError as exc:
+                log.error("remote_update_rejected", room=self.key.name, error=str(exc))
+        self.committed_seq = max(self.committed_seq, self._seqs.contiguous)
+
+    def catch_up(self) -> None:
+        """Read from SQL whatever the carrier may have lost (RoomLink)."""
+        if self._catching_up is None and self.state is not RoomState.UNLOADED:
+            self._catching_up = self._spawn(self._catch_up())
+
+    async def _catch_up(self) -> None:
+        delay = self._settings.retry_initial_seconds
+        try:
+            while self.protocol is not None and self.state is not RoomState.UNLOADED:
+                try:
+                    stored = await self._store.load_since(self.key, self._seqs.contiguous)
+                except _STORE_FAULTS as exc:
+                    log.warning("room_catch_up_failed", room=self.key.name, error=repr(exc))
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, self._settings.retry_max_seconds)
+                    continue
+                if stored is not None:
+                    self._apply_remote_updates(stored.updates)
+                    self._apply_remote_updates(self._seqs.rebase(stored.seq))
+                    self._seqs.wanted = min(self._seqs.wanted, self._seqs.contiguous)
+                if not self._seqs.has_gap:
+                    return
+                await asyncio.sleep(delay)  # a hole SQL does not fill yet: a commit in flight
+                delay = min(delay * 2, self._settings.retry_max_seconds)
+        finally:
+            self._catching_up = None
+
+    def remote_awareness(self, instance: str, frame: bytes) -> None:
+        """Presence from another instance's clients (RoomLink)."""
+        if self.protocol is None:
+            return
+        owner = self._instance_owners.get(instance)
+        if owner is None:
+            owner = self._instance_owners[instance] = -1 - len(self._instance_owners)
+        try:
+            changed = self.protocol.apply_remote_awareness(owner, frame)
+        except CrdtError as exc:
+            log.warning("remote_awareness_rejected", room=self.key.name, error=str(exc))
+            return
+        if changed is not None:
+            relay(self.connections, changed, exclude=0)
+
+    def instance_gone(self, instance: str) -> None:
+        """Another instance died: its clients' presence vanishes here too (RoomLink)."""
+        owner = self._instance_owners.get(instance)
+        if owner is None or self.protocol is None:
+            return
+        removal = self.protocol.forget_owner(owner)
+        if removal is not None:
+            relay(self.connections, removal, exclude=0)
 
     def _enforce_pending_bound(self) -> None:
         if self._unsent_bytes <= self._settings.max_pending_bytes:
@@ -432,7 +544,7 @@ class Room:
     async def _compact(self) -> None:
         """Write the Doc's full state as the snapshot of every seq up to the contiguous one."""
         protocol = self._loaded_protocol()
-        seq = self._contiguous_seq
+        seq = self._seqs.contiguous
         if seq <= self.snapshot_seq:
             return
         # Encoding a 1,000-node flow takes 1-2 ms (notes/pycrdt.md §4): cheap enough to do
@@ -446,13 +558,20 @@ class Room:
         log.info("room_compacted", room=self.key.name, seq=seq, bytes=len(state))
 
     async def _save_auto_version(self) -> None:
-        await self.save_version(kind=VersionKind.AUTO, name=None, author_id=None)
+        try:
+            await self.save_version(kind=VersionKind.AUTO, name=None, author_id=None)
+        except _STORE_FAULTS as exc:
+            self._versioner.dirty = True  # try again at the next quiet spell
+            log.warning("auto_version_failed", room=self.key.name, error=repr(exc))
 
     async def save_version(
         self, *, kind: VersionKind, name: str | None, author_id: str | None
     ) -> int:
         """Keep the committed state as a version; return its id."""
-        await self.flushed()
+        try:
+            await asyncio.wait_for(self.flushed(), self._settings.retry_max_seconds * 2)
+        except TimeoutError as exc:
+            raise StoreUnavailable("changes are waiting for the database") from exc
         state = self._loaded_protocol().doc.get_update()
         info = await self._store.save_version(
             self.key, state, self.committed_seq, kind=kind, name=name, author_id=author_id
@@ -472,7 +591,7 @@ class Room:
         target: Doc[Any] = Doc()
         target.apply_update(stored.state)
         origin = self._restore_origin
-        self._users[origin] = author_id or ""
+        self._users[origin] = author_id
         with self._loaded_protocol().doc.transaction(origin=origin):
             restore(self._loaded_protocol().doc, target, self.key.schema)
         return await self.save_version(

@@ -15,9 +15,10 @@ from pycrdt import Doc
 from crdt.messages import KEEPALIVE
 from crdt.room import FIRST_CONNECTION_ID
 from crdt.schema import DocKey
-from persistence.store import DocumentStore
+from persistence.store import DocumentStore, StoreError
 from server.connection import Connection
-from server.room import Room, RoomSettings, RoomState
+from server.fanout import Fanout, RoomSummary, Signal
+from server.room import Room, RoomSettings, RoomState, RoomUnavailable
 
 log = structlog.get_logger(__name__)
 
@@ -36,6 +37,7 @@ class RoomManager:
         shutdown_seconds: float = 20.0,
     ) -> None:
         self._store = store
+        self._fanout: Fanout | None = None
         self._settings = settings
         self._keepalive = keepalive_seconds
         self._shutdown_seconds = shutdown_seconds
@@ -45,6 +47,26 @@ class RoomManager:
     @property
     def store(self) -> DocumentStore:
         return self._store
+
+    @property
+    def fanout(self) -> Fanout:
+        if self._fanout is None:
+            raise RuntimeError("the room manager has no fan-out yet")
+        return self._fanout
+
+    def use_fanout(self, fanout: Fanout) -> None:
+        """Set by the lifespan before any room opens (the fan-out needs our room summaries)."""
+        self._fanout = fanout
+        fanout.on_signal(self._on_signal)
+
+    def summaries(self) -> list[RoomSummary]:
+        return [RoomSummary(k.name, len(r.connections)) for k, r in self._rooms.items()]
+
+    async def _on_signal(self, signal: Signal) -> None:
+        if signal.kind == "unload":
+            for key, room in list(self._rooms.items()):
+                if key.name == signal.data.get("room"):
+                    await room.force_unload("room unloaded by an operator")
 
     @property
     def rooms(self) -> dict[DocKey, Room]:
@@ -59,7 +81,9 @@ class RoomManager:
     def _room(self, key: DocKey) -> Room:
         room = self._rooms.get(key)
         if room is None:
-            room = Room(key, self._store, self._settings, on_unloaded=self._forget)
+            room = Room(
+                key, self._store, self._settings, fanout=self.fanout, on_unloaded=self._forget
+            )
             self._rooms[key] = room
             room.start_loading()
         return room
@@ -73,7 +97,10 @@ class RoomManager:
             if not room.exists:
                 if not conn.principal.role.can_write:
                     raise DocumentNotFound(key.name)
-                await room.create()  # opening a new document creates it (DESIGN.md §5)
+                try:
+                    await room.create()  # opening a new document creates it (DESIGN.md §5)
+                except StoreError as exc:
+                    raise RoomUnavailable(key.name) from exc
         except BaseException:
             room.detach(conn)
             raise

@@ -38,6 +38,10 @@ class Settings:
     store: str = "sql"  # "memory" keeps documents in the process only: benchmarks' baseline
     database_url: str = ""  # DATABASE_URL; empty means the SQLite file under data_dir
     database_pool_size: int = 10
+    redis_url: str = ""  # REDIS_URL; empty means one process, no fan-out
+    redis_prefix: str = "storyarn"  # keys and channels; one per deployment (and per test run)
+    instance_id: str = ""  # empty: host-pid-random, new at every start
+    admin_users: str = ""  # comma-separated user ids allowed on /api/v1/ops
     # websocket transport
     ws_per_message_deflate: bool = False  # costs ~8x on small Yjs frames (notes/performance.md)
     ws_ping_interval: float = 20.0
@@ -71,6 +75,10 @@ class Settings:
         return self.env is Environment.DEVELOPMENT
 
     @property
+    def admins(self) -> frozenset[str]:
+        return frozenset(u.strip() for u in self.admin_users.split(",") if u.strip())
+
+    @property
     def ws_max_size(self) -> int:
         # The transport's own cap sits above ours so that an oversized frame normally meets our
         # 4413 close, not the transport's bare 1009; past it the transport still protects memory.
@@ -78,7 +86,7 @@ class Settings:
 
 
 # The conventional names platforms set for us; everything else is ours, prefixed.
-_UNPREFIXED = {"database_url": "DATABASE_URL"}
+_UNPREFIXED = {"database_url": "DATABASE_URL", "redis_url": "REDIS_URL"}
 _ENV_NAMES = {
     f.name: _UNPREFIXED.get(f.name, f"STORYARN_{f.name.upper()}") for f in fields(Settings)
 }

@@ -92,6 +92,13 @@ class SyncEndpoint:
         except RoomUnavailable:
             conn.close(CloseCode.TRY_AGAIN_LATER, "document storage unavailable")
             return
+        loop = asyncio.get_running_loop()
+
+        # Soon, not now: a close can happen while the room iterates its connections.
+        def detach_soon(closed: Connection) -> None:
+            loop.call_soon(room.detach, closed)
+
+        conn.on_close = detach_soon
         bound.debug("connection_joined")
         max_frame = self._max_frame
         try:

@@ -123,3 +123,21 @@ def _merged(updates: list[bytes]) -> bytes:
     for update in updates:
         doc.apply_update(update)
     return doc.get_update()
+
+
+async def test_store_load_since_returns_what_a_holder_lacks(store: DocumentStore) -> None:
+    key = _key()
+    updates = _updates(10)
+    await store.append(key, _pending(updates))
+    since = await store.load_since(key, 7)
+    assert since is not None
+    assert (since.updates, since.seq) == (updates[7:], 10)
+    await store.write_snapshot(key, _merged(updates[:8]), 8)
+    # Compaction folded seq 6..8 away: the holder of 5 gets the snapshot and what follows.
+    behind = await store.load_since(key, 5)
+    assert behind is not None and behind.seq == 10 and len(behind.updates) == 3
+    assert _rebuild(behind.updates) == _rebuild(updates)
+    ahead = await store.load_since(key, 9)
+    assert ahead is not None and ahead.updates == updates[9:]
+    current = await store.load_since(key, 10)
+    assert current is not None and (current.updates, current.seq) == ([], 10)
