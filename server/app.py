@@ -27,14 +27,16 @@ from persistence.migrate import ensure_migrated, upgrade
 from persistence.sql_store import SqlDocumentStore
 from persistence.store import DocumentStore, StoreError
 from server import __version__, health
+from server.api_ops import ops_routes
 from server.api_versions import version_routes
 from server.auth import Authenticator, DevelopmentAuthenticator, RefuseAllAuthenticator
 from server.connection import ConnectionLimits
 from server.fanout import Fanout, LocalFanout
+from server.logging import configure_logging
 from server.redis_fanout import RedisFanout, RedisFanoutSettings
 from server.room import RoomSettings
 from server.rooms import RoomManager
-from server.settings import Settings
+from server.settings import Settings, load_settings
 from server.sync_endpoint import FrameLimits, SyncEndpoint
 
 log = structlog.get_logger(__name__)
@@ -102,6 +104,13 @@ async def _prepare_database(engine: AsyncEngine, settings: Settings) -> None:
     except (StoreError, SQLAlchemyError, OSError) as exc:
         log.error("database_not_ready", error=str(exc))
         raise
+
+
+def app_from_environment() -> Starlette:
+    """What each `storyarn serve --workers N` process imports: settings from its environment."""
+    settings = load_settings(os.environ)
+    configure_logging(settings)
+    return create_app(settings)
 
 
 def create_app(
@@ -174,6 +183,7 @@ def create_app(
             WebSocketRoute("/sync/projects/{project_id}/tree", endpoint.handle),
             WebSocketRoute("/sync/projects/{project_id}/{kind}/{doc_id}", endpoint.handle),
             *version_routes(rooms, auth),
+            *ops_routes(settings, rooms, auth),
         ],
         lifespan=lifespan,
     )

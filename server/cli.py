@@ -34,19 +34,45 @@ def uvicorn_config(settings: Settings, host: str, port: int, app: object) -> uvi
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    if args.workers != 1:
-        print(
-            "storyarn serve --workers N needs rooms shared through Redis, "
-            "which this build does not have yet; run one process per machine.",
-            file=sys.stderr,
-        )
-        return 2
     host = args.host or settings.host
     port = args.port or settings.port
+    if args.workers < 1:
+        print("storyarn serve --workers takes a number of processes, 1 or more", file=sys.stderr)
+        return 2
+    if args.workers > 1:
+        problem = _multi_process_problem(settings)
+        if problem:
+            print(f"storyarn serve --workers {args.workers}: {problem}", file=sys.stderr)
+            return 2
+        configure_logging(settings)
+        # Each worker process builds its own app from the same environment.
+        uvicorn.run(
+            "server.app:app_from_environment",
+            factory=True,
+            workers=args.workers,
+            host=host,
+            port=port,
+            ws="websockets-sansio",
+            ws_max_size=settings.ws_max_size,
+            ws_per_message_deflate=settings.ws_per_message_deflate,
+            ws_ping_interval=settings.ws_ping_interval,
+            ws_ping_timeout=settings.ws_ping_timeout,
+            log_config=None,
+            server_header=False,
+        )
+        return 0
     configure_logging(settings)
     server = uvicorn.Server(uvicorn_config(settings, host, port, create_app(settings)))
     server.run()
     return 0
+
+
+def _multi_process_problem(settings: Settings) -> str | None:
+    if not settings.redis_url:
+        return "processes share rooms through Redis: set REDIS_URL"
+    if not settings.database_url or settings.database_url.startswith("sqlite"):
+        return "processes share one database: set DATABASE_URL to Postgres"
+    return None
 
 
 async def _db_upgrade(settings: Settings) -> int:

@@ -1,0 +1,317 @@
+// Fan-out and idle-memory load generator for bench/fanout.py. Talks to 127.0.0.1 only.
+//
+// fanout mode: ROOMS rooms x CLIENTS stock clients per room. In each room client 0 is the writer;
+// it sends small Y.Map updates (nodes.set("k" + seq % KEYS, {p: phase, t: sendTimestamp})) so
+// that all writers together send RATE updates a second, for WARMUP s (not counted) then DURATION s
+// (counted), for each rate of --rates in turn. Keys are reused (KEYS per room at most, like the
+// nodes of a flow), so documents stay a realistic size; no two updates in flight share a key, so
+// a server that merges queued updates into one frame still shows every one of them. Every other client observes the map and records the latency of every update
+// it receives. After each rate it waits up to DRAIN s for stragglers, then prints one JSON line.
+//
+// memory mode: opens CONNECTIONS idle clients (awareness off) spread over ROOMS rooms, prints
+// {"event":"holding"} once all are synced, and disconnects when a line arrives on stdin.
+//
+// Servers: --kind ours|pycrdt|hocuspocus. ours and pycrdt speak y-websocket and get the stock
+// WebsocketProvider; hocuspocus speaks its own protocol and gets its own HocuspocusProvider, one
+// websocket per provider, as a browser tab would have.
+//
+// Output: one JSON object per line on stdout. Everything is bounded: a global deadline
+// (--deadline s) ends the process with exit code 3 whatever happens.
+import { readFileSync } from "node:fs";
+import { performance } from "node:perf_hooks";
+import { createInterface } from "node:readline";
+import { HocuspocusProvider } from "@hocuspocus/provider";
+import WebSocket from "ws";
+import { WebsocketProvider } from "y-websocket";
+import * as Y from "yjs";
+
+function parseArgs(argv) {
+  const args = {
+    mode: "fanout",
+    kind: "ours",
+    port: 0,
+    rooms: 1,
+    clients: 20,
+    rates: [100, 200, 400, 800, 1600, 3200, 6400],
+    warmup: 1,
+    duration: 5,
+    drain: 3,
+    connections: 2000,
+    serverPid: 0,
+    deadline: 600,
+    stopAfterFailures: 2,
+    keys: 4096,
+  };
+  for (let i = 2; i < argv.length; i += 2) {
+    const name = argv[i].replace(/^--/, "").replace(/-([a-z])/g, (_, c) => c.toUpperCase());
+    const value = argv[i + 1];
+    if (!(name in args)) throw new Error(`unknown option ${argv[i]}`);
+    if (name === "rates") args.rates = value.split(",").map(Number);
+    else if (typeof args[name] === "number") args[name] = Number(value);
+    else args[name] = value;
+  }
+  return args;
+}
+
+const args = parseArgs(process.argv);
+process.setMaxListeners(0); // y-websocket adds an exit listener per provider in Node
+const HOST = "127.0.0.1";
+const emit = (obj) => process.stdout.write(`${JSON.stringify(obj)}\n`);
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+const deadline = setTimeout(() => {
+  emit({ event: "error", error: `deadline of ${args.deadline} s reached` });
+  process.exit(3);
+}, args.deadline * 1000);
+deadline.unref();
+
+function roomName(prefix, i) {
+  // Our server only serves /sync/projects/{p}/flows/{id}; the others take any path or name.
+  return args.kind === "ours" ? `projects/bench/flows/${prefix}${i}` : `${prefix}${i}`;
+}
+
+// One client: a Y.Doc with a provider. `synced` resolves on the first sync with the server.
+function makeClient(room, { awareness = true } = {}) {
+  const doc = new Y.Doc();
+  const client = { doc, provider: null, disconnects: 0, synced: null };
+  let markSynced;
+  client.synced = new Promise((resolve) => {
+    markSynced = resolve;
+  });
+  if (args.kind === "hocuspocus") {
+    client.provider = new HocuspocusProvider({
+      url: `ws://${HOST}:${args.port}`,
+      name: room,
+      document: doc,
+      WebSocketPolyfill: WebSocket,
+      awareness: awareness ? undefined : null,
+      onSynced: ({ state }) => state && markSynced(),
+      onDisconnect: () => {
+        client.disconnects += 1;
+      },
+    });
+  } else {
+    const base = args.kind === "ours" ? `ws://${HOST}:${args.port}/sync` : `ws://${HOST}:${args.port}`;
+    const provider = new WebsocketProvider(base, room, doc, {
+      WebSocketPolyfill: WebSocket,
+      params: { token: "bench" },
+      connect: false,
+      disableBc: true,
+    });
+    if (!awareness) provider.awareness.setLocalState(null);
+    provider.on("sync", (state) => state && markSynced());
+    provider.on("status", ({ status }) => {
+      if (status === "disconnected") client.disconnects += 1;
+    });
+    provider.connect();
+    client.provider = provider;
+  }
+  return client;
+}
+
+function destroyClient(client) {
+  try {
+    client.provider.destroy();
+  } catch {
+    // already gone
+  }
+}
+
+async function withTimeout(promise, ms, what) {
+  let timer;
+  const timeout = new Promise((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms: ${what}`)), ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+// Open `count` clients with at most `parallel` handshakes in flight.
+async function openMany(specs, parallel, options) {
+  const clients = new Array(specs.length);
+  let next = 0;
+  async function worker() {
+    while (next < specs.length) {
+      const i = next++;
+      const client = makeClient(specs[i], options);
+      clients[i] = client;
+      await withTimeout(client.synced, 30000, `sync of client ${i} (${specs[i]})`);
+    }
+  }
+  await Promise.all(Array.from({ length: Math.min(parallel, specs.length) }, worker));
+  return clients;
+}
+
+function cpuSecondsOf(pid) {
+  if (!pid) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks
+  } catch {
+    return null;
+  }
+}
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return null;
+  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[index];
+}
+
+const round = (x, digits = 2) => (x === null ? null : Number(x.toFixed(digits)));
+
+async function runFanout() {
+  const specs = [];
+  for (let r = 0; r < args.rooms; r += 1) specs.push(roomName("r", r));
+  // Writers first, one room at a time sequentially synced, then the readers.
+  const writers = await openMany(specs, 16);
+  const readerSpecs = [];
+  for (let r = 0; r < args.rooms; r += 1) {
+    for (let c = 1; c < args.clients; c += 1) readerSpecs.push({ room: r, name: specs[r] });
+  }
+  const readerClients = await openMany(
+    readerSpecs.map((s) => s.name),
+    32,
+  );
+  const readers = readerClients.map((client, i) => ({ client, room: readerSpecs[i].room }));
+  emit({ event: "connected", clients: writers.length + readers.length });
+
+  // Values carry their phase: `m<phase>` is measured, `w<phase>` is warm-up.
+  let measuredPhase = "-";
+  let latencies = [];
+  let delivered = 0;
+  for (const { client } of readers) {
+    const map = client.doc.getMap("nodes");
+    map.observe((event) => {
+      const now = performance.now();
+      for (const key of event.keysChanged) {
+        const value = map.get(key);
+        if (value === undefined || value.p !== measuredPhase) continue;
+        const latency = now - value.t;
+        latencies.push(latency);
+        delivered += 1;
+        // Worst latency per 100 ms of send time: shows whether the tail is steady or stalls.
+        const bucket = Math.max(0, Math.floor((value.t - measureStart) / 100));
+        if (!(timeline[bucket] >= latency)) timeline[bucket] = latency;
+      }
+    });
+  }
+  const writerMaps = writers.map((w) => w.doc.getMap("nodes"));
+  const readersPerRoom = args.clients - 1;
+  await sleep(500);
+
+  // Send `rate` updates a second round-robin over the rooms for `seconds`, tagged `phase`.
+  let seq = 0;
+  let measureStart = 0;
+  let timeline = [];
+  async function send(rate, seconds, phase) {
+    const start = performance.now();
+    const total = Math.round(rate * seconds);
+    let sent = 0;
+    while (sent < total) {
+      const due = Math.min(total, Math.floor(((performance.now() - start) / 1000) * rate) + 1);
+      while (sent < due) {
+        const room = seq % writerMaps.length;
+        const key = `k${Math.floor(seq / writerMaps.length) % args.keys}`;
+        writerMaps[room].set(key, { p: phase, t: performance.now() });
+        sent += 1;
+        seq += 1;
+      }
+      await sleep(1);
+    }
+    return { sent, seconds: (performance.now() - start) / 1000 };
+  }
+
+  const results = [];
+  let failuresInARow = 0;
+  for (let phase = 0; phase < args.rates.length; phase += 1) {
+    const rate = args.rates[phase];
+    if (failuresInARow >= args.stopAfterFailures) {
+      emit({ event: "rate", rate, skipped: true });
+      continue;
+    }
+    const disconnectsBefore = readers.reduce((n, r) => n + r.client.disconnects, 0);
+    if (args.warmup > 0) await send(rate, args.warmup, `w${phase}`);
+    measuredPhase = `m${phase}`;
+    latencies = [];
+    delivered = 0;
+    const serverCpu0 = cpuSecondsOf(args.serverPid);
+    const ownCpu0 = process.cpuUsage();
+    measureStart = performance.now();
+    timeline = [];
+    const { sent, seconds } = await send(rate, args.duration, measuredPhase);
+    const expected = sent * readersPerRoom;
+    const sendEnd = performance.now();
+    while (delivered < expected && performance.now() - sendEnd < args.drain * 1000) {
+      await sleep(20);
+    }
+    const serverCpu1 = cpuSecondsOf(args.serverPid);
+    const ownCpu = process.cpuUsage(ownCpu0);
+    const busySeconds = (performance.now() - measureStart) / 1000;
+    const sorted = Float64Array.from(latencies).sort();
+    const p99 = percentile(sorted, 99);
+    const ok = delivered === expected && p99 !== null && p99 < 100;
+    failuresInARow = ok ? 0 : failuresInARow + 1;
+    const serverCpu = serverCpu0 === null || serverCpu1 === null ? null : serverCpu1 - serverCpu0;
+    const result = {
+      event: "rate",
+      rate,
+      sent,
+      achieved_rate: round(sent / seconds, 1),
+      expected,
+      delivered,
+      delivered_ratio: expected ? round(delivered / expected, 4) : null,
+      p50_ms: round(percentile(sorted, 50)),
+      p99_ms: round(p99),
+      max_ms: round(sorted.length ? sorted[sorted.length - 1] : null),
+      ok,
+      reconnects: readers.reduce((n, r) => n + r.client.disconnects, 0) - disconnectsBefore,
+      server_cpu_s: round(serverCpu, 2),
+      server_cpu_pct: serverCpu === null ? null : round((100 * serverCpu) / busySeconds, 1),
+      server_us_per_delivery:
+        serverCpu === null || delivered === 0 ? null : round((1e6 * serverCpu) / delivered, 1),
+      loadgen_cpu_pct: round((100 * (ownCpu.user + ownCpu.system)) / 1e6 / busySeconds, 1),
+      timeline_max_ms: Array.from(timeline, (x) => Math.round(x ?? 0)),
+    };
+    results.push(result);
+    emit(result);
+    await sleep(300);
+  }
+  for (const w of writers) destroyClient(w);
+  for (const { client } of readers) destroyClient(client);
+  return results;
+}
+
+async function runMemory() {
+  const specs = [];
+  for (let i = 0; i < args.connections; i += 1) specs.push(roomName("m", i % args.rooms));
+  // The first client of each room alone first (a fresh room's first join), then the rest.
+  const firsts = specs.slice(0, Math.min(args.rooms, specs.length));
+  const rest = specs.slice(firsts.length);
+  const clients = await openMany(firsts, 32, { awareness: false });
+  clients.push(...(await openMany(rest, 32, { awareness: false })));
+  emit({ event: "holding", connections: clients.length, rooms: args.rooms });
+  const input = createInterface({ input: process.stdin });
+  await new Promise((resolve) => {
+    input.once("line", resolve);
+    input.once("close", resolve);
+  });
+  input.close();
+  for (const client of clients) destroyClient(client);
+  emit({ event: "released" });
+}
+
+try {
+  if (args.mode === "memory") await runMemory();
+  else await runFanout();
+  emit({ event: "done" });
+  await sleep(200);
+  process.exit(0);
+} catch (error) {
+  emit({ event: "error", error: String(error?.stack ?? error) });
+  process.exit(2);
+}
