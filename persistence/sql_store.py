@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, literal, select, text, union_all, update
+from sqlalchemy import delete, func, insert, literal, select, text, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -46,6 +47,8 @@ class SqlDocumentStore:
         # SQLite has one writer per file; queueing our own writes here avoids its lock-upgrade
         # deadlocks between pooled connections of this process.
         self._write_lock = asyncio.Lock() if is_sqlite(engine) else None
+        self._appends: list[_Append] = []
+        self._committer: asyncio.Task[None] | None = None
 
     @contextlib.asynccontextmanager
     async def _write(self) -> AsyncIterator[AsyncConnection]:
@@ -145,32 +148,67 @@ class SqlDocumentStore:
     async def append(self, key: DocKey, updates: Sequence[PendingUpdate]) -> int:
         if not updates:
             raise ValueError("append needs at least one update")
+        done: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+        self._appends.append(_Append(key, updates, done))
+        if self._committer is None:
+            self._committer = asyncio.get_running_loop().create_task(self._commit_appends())
+        return await done
+
+    async def _commit_appends(self) -> None:
+        """Group commit across documents: every append queued meanwhile goes in one transaction.
+
+        Each room already batches its own updates; this batches the rooms, so fifty busy rooms
+        cost one transaction, not fifty queued behind each other.
+        """
+        try:
+            while self._appends:
+                batch, self._appends = self._appends, []
+                try:
+                    lasts = await self._append_batch(batch)
+                except Exception as exc:
+                    failure = (
+                        exc
+                        if isinstance(exc, StoreUnavailable)
+                        else StoreUnavailable(f"append failed: {exc.__class__.__name__}")
+                    )
+                    for item in batch:
+                        if not item.done.done():
+                            item.done.set_exception(failure)
+                    continue
+                for item, last in zip(batch, lasts, strict=True):
+                    if not item.done.done():
+                        item.done.set_result(last)
+        finally:
+            self._committer = None
+
+    async def _append_batch(self, batch: list[_Append]) -> list[int]:
         now = _now()
         async with self._write() as conn:
-            doc_id = await self._ensure(conn, key)
-            result = await conn.execute(
-                update(Document)
-                .where(Document.id == doc_id)
-                .values(last_seq=Document.last_seq + len(updates), updated_at=now)
-                .returning(Document.last_seq)
-            )
-            last = int(result.scalar_one())
-            first = last - len(updates) + 1
-            await conn.execute(
-                insert(DocumentUpdate),
-                [
+            ids = [await self._ensure(conn, item.key) for item in batch]
+            totals: dict[int, int] = {}
+            for doc_id, item in zip(ids, batch, strict=True):
+                totals[doc_id] = totals.get(doc_id, 0) + len(item.updates)
+            lasts = await _bump_sequences(conn, totals, now)
+            next_seq = {doc_id: lasts[doc_id] - n + 1 for doc_id, n in totals.items()}
+            rows: list[dict[str, Any]] = []
+            result: list[int] = []
+            for doc_id, item in zip(ids, batch, strict=True):
+                first = next_seq[doc_id]
+                rows.extend(
                     {
                         "document_id": doc_id,
                         "seq": first + i,
-                        "data": item.update,
-                        "user_id": item.user_id,
-                        "origin": item.origin,
+                        "data": pending.update,
+                        "user_id": pending.user_id,
+                        "origin": pending.origin,
                         "created_at": now,
                     }
-                    for i, item in enumerate(updates)
-                ],
-            )
-        return last
+                    for i, pending in enumerate(item.updates)
+                )
+                next_seq[doc_id] = first + len(item.updates)
+                result.append(next_seq[doc_id] - 1)
+            await conn.execute(_INSERT_UPDATE, rows)
+        return result
 
     async def write_snapshot(self, key: DocKey, state: bytes, seq: int) -> None:
         async with self._write() as conn:
@@ -272,6 +310,44 @@ class SqlDocumentStore:
     async def check(self) -> None:
         async with self._read() as conn:
             await conn.execute(text("SELECT 1"))
+
+
+@dataclass(slots=True)
+class _Append:
+    key: DocKey
+    updates: Sequence[PendingUpdate]
+    done: asyncio.Future[int]
+
+
+_INSERT_UPDATE = text(
+    "INSERT INTO document_updates (document_id, seq, data, user_id, origin, created_at) "
+    "VALUES (:document_id, :seq, :data, :user_id, :origin, :created_at)"
+)
+
+
+async def _bump_sequences(
+    conn: AsyncConnection, totals: dict[int, int], now: datetime
+) -> dict[int, int]:
+    """Hand out `n` numbers per document in one statement; return each one's new last_seq.
+
+    The UPDATE's row locks serialise every appender of a document, on every instance.
+    """
+    params: dict[str, Any] = {"now": now}
+    cases = []
+    for index, (doc_id, n) in enumerate(sorted(totals.items())):
+        params[f"i{index}"] = doc_id
+        params[f"n{index}"] = n
+        cases.append(f"WHEN :i{index} THEN CAST(:n{index} AS BIGINT)")
+    ids = ", ".join(f":i{index}" for index in range(len(totals)))
+    statement = text(
+        f"UPDATE documents SET last_seq = last_seq + CASE id {' '.join(cases)} END, "  # noqa: S608 - only bind-parameter names are interpolated
+        f"updated_at = :now WHERE id IN ({ids}) RETURNING id, last_seq"
+    )
+    rows = (await conn.execute(statement, params)).all()
+    lasts = {int(row.id): int(row.last_seq) for row in rows}
+    if set(lasts) != set(totals):
+        raise StoreUnavailable("a document vanished while numbering its updates")
+    return lasts
 
 
 def _info(row: Any) -> VersionInfo:

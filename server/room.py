@@ -117,6 +117,8 @@ class Room:
         self._catching_up: asyncio.Task[None] | None = None
         self._instance_owners: dict[str, int] = {}  # other instances' presence, by owner id
         self._log: deque[tuple[int, int, int]] = deque()  # (last seq, rows, bytes) since snapshot
+        self.log_rows = 0  # running totals of `_log`: checked after every commit
+        self.log_bytes = 0
         self._versioner = AutoVersioner(
             quiet_seconds=settings.auto_version_quiet_seconds,
             interval_seconds=settings.auto_version_interval_seconds,
@@ -140,7 +142,7 @@ class Room:
                 self.committed_seq = stored.seq
                 self.snapshot_seq = stored.seq - stored.log_rows  # the log is gapless
                 if stored.log_rows:
-                    self._log.append((stored.seq, stored.log_rows, stored.log_bytes))
+                    self._log_append(stored.seq, stored.log_rows, stored.log_bytes)
                 for update in stored.updates:
                     doc.apply_update(update)
             self.protocol = RoomProtocol(
@@ -414,7 +416,7 @@ class Room:
         first = last - len(durable) + 1
         self.committed_seq = max(self.committed_seq, last)
         self.exists = True
-        self._log.append((last, len(durable), sum(len(c.update) for c in durable)))
+        self._log_append(last, len(durable), sum(len(c.update) for c in durable))
         self._fanout.publish_updates(self.key, first, [c.update for c in durable])
         self._apply_remote_updates(self._seqs.record_own(first, last))
 
@@ -517,13 +519,10 @@ class Room:
 
     # -- compaction and versions ---------------------------------------------------------------
 
-    @property
-    def log_rows(self) -> int:
-        return sum(rows for _, rows, _ in self._log)
-
-    @property
-    def log_bytes(self) -> int:
-        return sum(size for _, _, size in self._log)
+    def _log_append(self, seq: int, rows: int, size: int) -> None:
+        self._log.append((seq, rows, size))
+        self.log_rows += rows
+        self.log_bytes += size
 
     def _maybe_compact(self) -> None:
         if self._compaction is not None:
@@ -553,7 +552,9 @@ class Room:
         await self._store.write_snapshot(self.key, state, seq)
         self.snapshot_seq = seq
         while self._log and self._log[0][0] <= seq:
-            self._log.popleft()
+            _, rows, size = self._log.popleft()
+            self.log_rows -= rows
+            self.log_bytes -= size
         protocol.doc_bytes = len(state)
         log.info("room_compacted", room=self.key.name, seq=seq, bytes=len(state))
 

@@ -24,6 +24,7 @@ class AutoVersioner:
         self._spawn = spawn
         self._timer: asyncio.TimerHandle | None = None
         self._last_saved = -float("inf")
+        self._last_touch = 0.0
         self.dirty = False
 
     @property
@@ -31,10 +32,13 @@ class AutoVersioner:
         return self._quiet > 0
 
     def touch(self) -> None:
+        # Called on every commit: only note the time; the one armed timer looks at it.
         if not self.enabled:
             return
         self.dirty = True
-        self._arm(self._quiet)
+        self._last_touch = time.monotonic()
+        if self._timer is None:
+            self._arm(self._quiet)
 
     def _arm(self, delay: float) -> None:
         if self._timer is not None:
@@ -45,7 +49,12 @@ class AutoVersioner:
         self._timer = None
         if not self.dirty:
             return
-        wait = self._last_saved + self._interval - time.monotonic()
+        now = time.monotonic()
+        still_busy = self._last_touch + self._quiet - now
+        if still_busy > 0:
+            self._arm(still_busy)
+            return
+        wait = self._last_saved + self._interval - now
         if wait > 0:
             self._arm(wait)
             return

@@ -178,11 +178,15 @@ async def test_cluster_ops_view_reports_every_instance(tmp_path: Path) -> None:
                 body: dict[str, Any] = response.json()
                 return body
 
-            async with asyncio.timeout(5):
-                while len((await view())["instances"]) < 2 or len((await view())["rooms"]) < 2:
+            def by_room(body: dict[str, Any]) -> dict[str, Any]:
+                return {r["room"]: r for r in body["rooms"]}
+
+            async with asyncio.timeout(5):  # every instance heartbeats within a second
+                while by_room(await view()).get(ROOM, {}).get("connections") != 2:
                     await asyncio.sleep(0.2)
-            rooms = {r["room"]: r for r in (await view())["rooms"]}
-            assert rooms[ROOM]["connections"] == 2
+            body = await view()
+            assert len(body["instances"]) == 2
+            rooms = by_room(body)
             assert sorted(rooms[ROOM]["instances"].values()) == [1, 1]
             assert rooms["projects/crash/pages/p1"]["connections"] == 1
             await two.kill()
