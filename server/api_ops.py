@@ -12,6 +12,7 @@ from starlette.routing import BaseRoute, Route
 
 from server import __version__
 from server.auth import Authenticator
+from server.fanout import Signal
 from server.http_auth import HttpError, authenticate
 from server.rooms import RoomManager
 from server.settings import Settings
@@ -20,11 +21,30 @@ from server.settings import Settings
 def ops_routes(
     settings: Settings, rooms: RoomManager, authenticator: Authenticator
 ) -> list[BaseRoute]:
+    async def operator(request: Request) -> None:
+        principal = await authenticate(request, authenticator, "", write=False)
+        if principal.user_id not in settings.admins and not settings.is_development:
+            raise HttpError(403, "operators only")
+
+    async def unload_room(request: Request) -> Response:
+        """Every instance commits, snapshots and closes the room's clients (1012)."""
+        try:
+            await operator(request)
+            try:
+                body = await request.json()
+            except ValueError as exc:
+                raise HttpError(400, "the body must be JSON") from exc
+            room = body.get("room") if isinstance(body, dict) else None
+            if not isinstance(room, str) or not room.startswith("projects/"):
+                raise HttpError(400, 'give {"room": "projects/..."}')
+        except HttpError as exc:
+            return exc.response()
+        await rooms.fanout.signal(Signal("unload", {"room": room}))
+        return JSONResponse({"room": room, "status": "unloading"}, status_code=202)
+
     async def cluster_rooms(request: Request) -> Response:
         try:
-            principal = await authenticate(request, authenticator, "", write=False)
-            if principal.user_id not in settings.admins and not settings.is_development:
-                raise HttpError(403, "operators only")
+            await operator(request)
         except HttpError as exc:
             return exc.response()
         view = await rooms.fanout.cluster()
@@ -53,4 +73,7 @@ def ops_routes(
             }
         )
 
-    return [Route("/api/v1/ops/rooms", cluster_rooms, methods=["GET"])]
+    return [
+        Route("/api/v1/ops/rooms", cluster_rooms, methods=["GET"]),
+        Route("/api/v1/ops/rooms/unload", unload_room, methods=["POST"]),
+    ]

@@ -32,11 +32,10 @@ from server.api_versions import version_routes
 from server.auth import Authenticator, DevelopmentAuthenticator, RefuseAllAuthenticator
 from server.connection import ConnectionLimits
 from server.fanout import Fanout, LocalFanout
-from server.logging import configure_logging
 from server.redis_fanout import RedisFanout, RedisFanoutSettings
 from server.room import RoomSettings
 from server.rooms import RoomManager
-from server.settings import Settings, load_settings
+from server.settings import Settings
 from server.sync_endpoint import FrameLimits, SyncEndpoint
 
 log = structlog.get_logger(__name__)
@@ -63,7 +62,12 @@ async def _open_fanout(settings: Settings, rooms: RoomManager) -> AsyncIterator[
         yield LocalFanout(me, rooms.summaries)
         return
     fanout = RedisFanout(
-        RedisFanoutSettings(url=settings.redis_url, prefix=settings.redis_prefix),
+        RedisFanoutSettings(
+            url=settings.redis_url,
+            prefix=settings.redis_prefix,
+            stream_max_len=settings.redis_stream_max_len,
+            stream_max_age_seconds=settings.redis_stream_max_age_seconds,
+        ),
         me,
         rooms.summaries,
         __version__,
@@ -104,13 +108,6 @@ async def _prepare_database(engine: AsyncEngine, settings: Settings) -> None:
     except (StoreError, SQLAlchemyError, OSError) as exc:
         log.error("database_not_ready", error=str(exc))
         raise
-
-
-def app_from_environment() -> Starlette:
-    """What each `storyarn serve --workers N` process imports: settings from its environment."""
-    settings = load_settings(os.environ)
-    configure_logging(settings)
-    return create_app(settings)
 
 
 def create_app(

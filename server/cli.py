@@ -15,6 +15,7 @@ from persistence.migrate import current_revision, upgrade
 from server.app import create_app
 from server.logging import configure_logging
 from server.settings import Settings, SettingsError, load_settings
+from server.supervisor import reuse_port_socket, supervise
 
 
 def uvicorn_config(settings: Settings, host: str, port: int, app: object) -> uvicorn.Config:
@@ -45,25 +46,13 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             print(f"storyarn serve --workers {args.workers}: {problem}", file=sys.stderr)
             return 2
         configure_logging(settings)
-        # Each worker process builds its own app from the same environment.
-        uvicorn.run(
-            "server.app:app_from_environment",
-            factory=True,
-            workers=args.workers,
-            host=host,
-            port=port,
-            ws="websockets-sansio",
-            ws_max_size=settings.ws_max_size,
-            ws_per_message_deflate=settings.ws_per_message_deflate,
-            ws_ping_interval=settings.ws_ping_interval,
-            ws_ping_timeout=settings.ws_ping_timeout,
-            log_config=None,
-            server_header=False,
-        )
-        return 0
+        return supervise(args.workers, host, port)
     configure_logging(settings)
     server = uvicorn.Server(uvicorn_config(settings, host, port, create_app(settings)))
-    server.run()
+    if args.reuse_port:
+        server.run(sockets=[reuse_port_socket(host, port)])
+    else:
+        server.run()
     return 0
 
 
@@ -92,6 +81,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--host", default=None, help="address to bind (STORYARN_HOST)")
     serve.add_argument("--port", type=int, default=None, help="port to bind (STORYARN_PORT)")
     serve.add_argument("--workers", type=int, default=1, help="processes sharing rooms")
+    # Set by the supervisor of --workers for each worker; not for operators.
+    serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     db = commands.add_parser("db", help="database administration")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply every pending migration")

@@ -265,7 +265,7 @@ class Room:
         while self._flush_task is not None:
             await asyncio.shield(self._flush_task)
 
-    async def shutdown(self, wait_seconds: float) -> None:
+    async def shutdown(self, wait_seconds: float, message: str = "server restarting") -> None:
         """Server shutdown: commit what is pending, snapshot, and close every client (1012)."""
         try:
             await asyncio.wait_for(self.flushed(), wait_seconds)
@@ -274,14 +274,13 @@ class Room:
         else:
             await self._final_snapshot()
         for conn in list(self.connections.values()):
-            conn.close(CloseCode.SERVER_RESTARTING, "server restarting")
+            conn.close(CloseCode.SERVER_RESTARTING, message)
 
     async def force_unload(self, message: str) -> None:
         """An operator's unload: commit, snapshot, close every client with 1012, forget."""
-        await self.shutdown(self._settings.retry_max_seconds * 4)
+        await self.shutdown(self._settings.retry_max_seconds * 4, message)
         if self.state is not RoomState.UNLOADED:
             self._finish_unload()
-        _ = message
 
     @property
     def healthy(self) -> bool:

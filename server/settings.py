@@ -40,6 +40,8 @@ class Settings:
     database_pool_size: int = 10
     redis_url: str = ""  # REDIS_URL; empty means one process, no fan-out
     redis_prefix: str = "storyarn"  # keys and channels; one per deployment (and per test run)
+    redis_stream_max_len: int = 10_000  # updates kept per room stream (approximate trim)
+    redis_stream_max_age_seconds: float = 3600.0
     instance_id: str = ""  # empty: host-pid-random, new at every start
     admin_users: str = ""  # comma-separated user ids allowed on /api/v1/ops
     # websocket transport

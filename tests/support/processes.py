@@ -21,9 +21,12 @@ from tests.conftest import POSTGRES_ADMIN_URL
 
 
 class ServerProcess:
-    def __init__(self, env: dict[str, str], port: int) -> None:
+    def __init__(
+        self, env: dict[str, str], port: int, *, extra_args: list[str] | None = None
+    ) -> None:
         self.env = env
         self.port = port
+        self.extra_args = extra_args or []
         self.proc: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:
@@ -34,6 +37,7 @@ class ServerProcess:
             "serve",
             "--port",
             str(self.port),
+            *self.extra_args,
             env={**os.environ, **self.env},
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
