@@ -29,6 +29,7 @@ SERVER_ORIGIN = 1
 REMOTE_ORIGIN = 2
 RESTORE_ORIGIN = 3
 FIRST_CONNECTION_ID = 16
+EMPTY_STATE_VECTOR = b"\x00"
 
 _FATAL = (KeyboardInterrupt, SystemExit, GeneratorExit)
 
@@ -77,6 +78,7 @@ class RoomProtocol:
         self._peers: dict[int, _Peer] = {}
         self._changes: list[Change] = []
         self.changes_observed = 0  # every change ever observed, for "committed up to here"
+        self._full_state: tuple[int, bytes] | None = None  # (changes_observed, step-2 frame)
         self._on_change = on_change
         # An upper bound on the encoded document: reset by whoever re-encodes it (compaction).
         self.doc_bytes = len(doc.get_update())
@@ -157,12 +159,24 @@ class RoomProtocol:
         return result
 
     def sync_step2(self, state_vector: bytes) -> bytes:
-        """The step-2 answer to a peer's state vector: everything it lacks."""
+        """The step-2 answer to a peer's state vector: everything it lacks.
+
+        A peer that holds nothing (a fresh joiner) gets the whole document; that answer is
+        encoded once and reused until the Doc changes, so a crowd joining at once costs one
+        encoding, not one per joiner.
+        """
+        if state_vector == EMPTY_STATE_VECTOR:
+            cached = self._full_state
+            if cached is not None and cached[0] == self.changes_observed:
+                return cached[1]
         try:
             update = self.doc.get_update(state_vector)
         except ValueError as exc:
             raise ProtocolError("malformed state vector") from exc
-        return messages.encode_sync_step2(update)
+        frame = messages.encode_sync_step2(update)
+        if state_vector == EMPTY_STATE_VECTOR:
+            self._full_state = (self.changes_observed, frame)
+        return frame
 
     def apply_client_update(self, origin: int, update: bytes) -> None:
         summary = read_update(update)

@@ -142,22 +142,14 @@ class RedisFanout:
         self._links[key] = room
         self._stream_keys[stream] = key
         self._positions[stream] = position
-        channel = self._channel(key)
-        self._channel_keys[channel] = key
-        if self._pubsub is not None:
-            with contextlib.suppress(*_FAULTS):
-                await self._pubsub.subscribe(channel)
+        self._channel_keys[self._channel(key)] = key  # the pub/sub loop subscribes to it
 
     async def leave(self, key: DocKey) -> None:
         self._links.pop(key, None)
         stream = self._stream(key)
         self._stream_keys.pop(stream, None)
         self._positions.pop(stream, None)
-        channel = self._channel(key)
-        self._channel_keys.pop(channel, None)
-        if self._pubsub is not None:
-            with contextlib.suppress(*_FAULTS):
-                await self._pubsub.unsubscribe(channel)
+        self._channel_keys.pop(self._channel(key), None)
 
     # -- updates -------------------------------------------------------------------------------
 
@@ -289,14 +281,24 @@ class RedisFanout:
         backoff = 0.05
         while True:
             try:
+                # Only this task touches the PubSub: redis-py loses messages when subscribe
+                # and get_message run concurrently on one connection (seen here).
                 pubsub = self._commands.pubsub()
-                await pubsub.subscribe(self._signals, *self._channel_keys)
                 self._pubsub = pubsub
+                subscribed = {self._signals, *self._channel_keys}
+                await pubsub.subscribe(*subscribed)
                 backoff = 0.05
                 while True:
-                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1.0)
+                    message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.1)
                     if message is not None:
                         await self._dispatch(message)
+                    wanted = {self._signals, *self._channel_keys}
+                    if wanted != subscribed:
+                        if wanted - subscribed:
+                            await pubsub.subscribe(*(wanted - subscribed))
+                        if subscribed - wanted:
+                            await pubsub.unsubscribe(*(subscribed - wanted))
+                        subscribed = wanted
             except _FAULTS as exc:
                 log.warning("fanout_pubsub_failed", error=repr(exc))
                 self._pubsub = None

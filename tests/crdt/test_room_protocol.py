@@ -141,3 +141,19 @@ def test_room_frame_from_unknown_connection_is_refused() -> None:
     room = _room()
     with pytest.raises(ProtocolError):
         room.receive(A, messages.encode_sync_step1(b"\x00"))
+
+
+def test_room_full_state_answer_is_encoded_once_until_the_doc_changes() -> None:
+    room = _room()
+    room.connect(A, writable=True)
+    room.receive(A, messages.encode_sync_update(_node_update()))
+    first = room.sync_step2(b"\x00")
+    assert room.sync_step2(b"\x00") is first  # reused, not re-encoded
+    room.receive(A, messages.encode_sync_update(_node_update("n2")))
+    fresh = room.sync_step2(b"\x00")
+    assert fresh is not first
+    decoded = messages.decode(fresh)
+    assert isinstance(decoded, messages.SyncStep2)
+    doc: Doc[Any] = Doc()
+    doc.apply_update(decoded.update)
+    assert set(doc.get("nodes", type=Map).keys()) == {"n1", "n2"}
