@@ -89,7 +89,7 @@ async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
         "--postgres",
-        default="postgresql+asyncpg://postgres@127.0.0.1:5432/test",
+        default="postgresql+asyncpg://postgres@127.0.0.1:5432/postgres",
         help="an admin URL: the bench makes a database of its own beside it and drops it",
     )
     parser.add_argument("--repeat", type=int, default=7)

@@ -17,7 +17,7 @@
 //
 // Output: one JSON object per line on stdout. Everything is bounded: a global deadline
 // (--deadline s) ends the process with exit code 3 whatever happens.
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { createInterface } from "node:readline";
 import { HocuspocusProvider } from "@hocuspocus/provider";
@@ -38,6 +38,7 @@ function parseArgs(argv) {
     drain: 3,
     connections: 2000,
     serverPid: 0,
+    serverPids: "", // comma-separated worker pids: CPU summed, clients labelled by process
     deadline: 600,
     stopAfterFailures: 2,
     keys: 4096,
@@ -145,6 +146,91 @@ async function openMany(specs, parallel, options) {
   return clients;
 }
 
+// The server processes: --server-pids (several workers) or --server-pid.
+const serverPids = args.serverPids
+  ? args.serverPids.split(",").map(Number).filter((pid) => pid > 0)
+  : args.serverPid
+    ? [args.serverPid]
+    : [];
+
+function cpuSecondsOfAll() {
+  let total = 0;
+  for (const pid of serverPids) {
+    const seconds = cpuSecondsOf(pid);
+    if (seconds === null) return null;
+    total += seconds;
+  }
+  return serverPids.length ? total : null;
+}
+
+// Which server process holds each client's socket: the server side of a client's connection
+// has the client's local port as its remote port; /proc/<pid>/fd gives each process's socket
+// inodes and /proc/net/tcp{,6} maps inodes to ports. Returns clientPort -> index in serverPids.
+function portOwners() {
+  const owners = new Map(); // inode -> index
+  serverPids.forEach((pid, index) => {
+    let fds = [];
+    try {
+      fds = readdirSync(`/proc/${pid}/fd`);
+    } catch {
+      return;
+    }
+    for (const fd of fds) {
+      try {
+        const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+        if (m) owners.set(m[1], index);
+      } catch {
+        // closed meanwhile
+      }
+    }
+  });
+  const byPort = new Map();
+  for (const table of ["/proc/net/tcp", "/proc/net/tcp6"]) {
+    let lines = [];
+    try {
+      lines = readFileSync(table, "utf8").split("\n").slice(1);
+    } catch {
+      continue;
+    }
+    for (const line of lines) {
+      const f = line.trim().split(/\s+/);
+      if (f.length < 10) continue;
+      const local = Number.parseInt(f[1].split(":")[1], 16);
+      const remote = Number.parseInt(f[2].split(":")[1], 16);
+      if (local !== args.port) continue;
+      const index = owners.get(f[9]);
+      if (index !== undefined) byPort.set(remote, index);
+    }
+  }
+  return byPort;
+}
+
+function localPortOf(client) {
+  const ws = client.provider?.ws;
+  return ws?._socket?.localPort ?? null;
+}
+
+// Busy CPU seconds of the whole machine, all cores (everything in /proc/stat but idle and
+// iowait): with the server's and our own CPU it shows how much other processes took.
+function machineBusySeconds() {
+  try {
+    const values = readFileSync("/proc/stat", "utf8").split("\n")[0].split(/\s+/).slice(1, 9).map(Number);
+    return (values.reduce((a, b) => a + b, 0) - values[3] - values[4]) / 100;
+  } catch {
+    return null;
+  }
+}
+
+// Pressure stall information: microseconds in which some task waited for a CPU (or for I/O).
+function pressureMicros(resource) {
+  try {
+    const line = readFileSync(`/proc/pressure/${resource}`, "utf8").split("\n")[0];
+    return Number(/total=(\d+)/.exec(line)[1]);
+  } catch {
+    return null;
+  }
+}
+
 function cpuSecondsOf(pid) {
   if (!pid) return null;
   try {
@@ -178,13 +264,39 @@ async function runFanout() {
     32,
   );
   const readers = readerClients.map((client, i) => ({ client, room: readerSpecs[i].room }));
-  emit({ event: "connected", clients: writers.length + readers.length });
+  // With several server processes: which one each client landed on (-1: unknown).
+  const owners = serverPids.length > 1 ? portOwners() : new Map();
+  const processOf = (client) => owners.get(localPortOf(client)) ?? (serverPids.length > 1 ? -1 : 0);
+  const writerProcess = writers.map(processOf);
+  for (const reader of readers) {
+    reader.process = processOf(reader.client);
+    // Cross-instance: the update reached this reader through Redis, not its writer's process.
+    reader.cross = reader.process !== writerProcess[reader.room] || reader.process === -1;
+  }
+  const perProcess = serverPids.map(
+    (_, index) =>
+      writerProcess.filter((p) => p === index).length +
+      readers.filter((r) => r.process === index).length,
+  );
+  emit({
+    event: "connected",
+    clients: writers.length + readers.length,
+    clients_per_process: perProcess,
+    unknown_process: writerProcess.filter((p) => p === -1).length +
+      readers.filter((r) => r.process === -1).length,
+    cross_readers: readers.filter((r) => r.cross).length,
+    rooms_spanning_processes: writers.filter((_, room) =>
+      readers.some((r) => r.room === room && r.process !== writerProcess[room]),
+    ).length,
+  });
 
   // Values carry their phase: `m<phase>` is measured, `w<phase>` is warm-up.
   let measuredPhase = "-";
   let latencies = [];
+  let crossLatencies = [];
+  let sameLatencies = [];
   let delivered = 0;
-  for (const { client } of readers) {
+  for (const { client, cross } of readers) {
     const map = client.doc.getMap("nodes");
     map.observe((event) => {
       const now = performance.now();
@@ -193,6 +305,8 @@ async function runFanout() {
         if (value === undefined || value.p !== measuredPhase) continue;
         const latency = now - value.t;
         latencies.push(latency);
+        if (cross) crossLatencies.push(latency);
+        else sameLatencies.push(latency);
         delivered += 1;
         // Worst latency per 100 ms of send time: shows whether the tail is steady or stalls.
         const bucket = Math.max(0, Math.floor((value.t - measureStart) / 100));
@@ -238,8 +352,13 @@ async function runFanout() {
     if (args.warmup > 0) await send(rate, args.warmup, `w${phase}`);
     measuredPhase = `m${phase}`;
     latencies = [];
+    crossLatencies = [];
+    sameLatencies = [];
     delivered = 0;
-    const serverCpu0 = cpuSecondsOf(args.serverPid);
+    const serverCpu0 = cpuSecondsOfAll();
+    const machine0 = machineBusySeconds();
+    const cpuStall0 = pressureMicros("cpu");
+    const ioStall0 = pressureMicros("io");
     const ownCpu0 = process.cpuUsage();
     measureStart = performance.now();
     timeline = [];
@@ -249,11 +368,16 @@ async function runFanout() {
     while (delivered < expected && performance.now() - sendEnd < args.drain * 1000) {
       await sleep(20);
     }
-    const serverCpu1 = cpuSecondsOf(args.serverPid);
+    const serverCpu1 = cpuSecondsOfAll();
+    const machine1 = machineBusySeconds();
+    const cpuStall1 = pressureMicros("cpu");
+    const ioStall1 = pressureMicros("io");
     const ownCpu = process.cpuUsage(ownCpu0);
     const busySeconds = (performance.now() - measureStart) / 1000;
     const sorted = Float64Array.from(latencies).sort();
     const p99 = percentile(sorted, 99);
+    const crossSorted = Float64Array.from(crossLatencies).sort();
+    const sameSorted = Float64Array.from(sameLatencies).sort();
     const ok = delivered === expected && p99 !== null && p99 < 100;
     failuresInARow = ok ? 0 : failuresInARow + 1;
     const serverCpu = serverCpu0 === null || serverCpu1 === null ? null : serverCpu1 - serverCpu0;
@@ -268,13 +392,25 @@ async function runFanout() {
       p50_ms: round(percentile(sorted, 50)),
       p99_ms: round(p99),
       max_ms: round(sorted.length ? sorted[sorted.length - 1] : null),
+      cross_delivered: crossSorted.length,
+      cross_p50_ms: round(percentile(crossSorted, 50)),
+      cross_p99_ms: round(percentile(crossSorted, 99)),
+      same_p50_ms: round(percentile(sameSorted, 50)),
+      same_p99_ms: round(percentile(sameSorted, 99)),
       ok,
       reconnects: readers.reduce((n, r) => n + r.client.disconnects, 0) - disconnectsBefore,
       server_cpu_s: round(serverCpu, 2),
       server_cpu_pct: serverCpu === null ? null : round((100 * serverCpu) / busySeconds, 1),
+      server_us_per_update: serverCpu === null || sent === 0 ? null : round((1e6 * serverCpu) / sent, 1),
       server_us_per_delivery:
         serverCpu === null || delivered === 0 ? null : round((1e6 * serverCpu) / delivered, 1),
       loadgen_cpu_pct: round((100 * (ownCpu.user + ownCpu.system)) / 1e6 / busySeconds, 1),
+      cpu_pressure_pct:
+        cpuStall0 === null || cpuStall1 === null ? null : round((cpuStall1 - cpuStall0) / 1e4 / busySeconds, 1),
+      io_pressure_pct:
+        ioStall0 === null || ioStall1 === null ? null : round((ioStall1 - ioStall0) / 1e4 / busySeconds, 1),
+      machine_busy_pct:
+        machine0 === null || machine1 === null ? null : round((100 * (machine1 - machine0)) / busySeconds, 1),
       timeline_max_ms: Array.from(timeline, (x) => Math.round(x ?? 0)),
     };
     results.push(result);

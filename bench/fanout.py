@@ -1,9 +1,12 @@
 """Fan-out and idle-memory benchmark: our server vs pycrdt-websocket vs Hocuspocus 4.
 
-    uv run python bench/fanout.py            # full run (about 6 minutes on 2 cores)
-    uv run python bench/fanout.py --quick    # a smoke run (about 2 minutes)
-    uv run python bench/fanout.py --servers ours,ours-memory,pycrdt,hocuspocus
-                                             # + our server on STORYARN_STORE=memory (diagnostic)
+    uv run python bench/fanout.py            # full run (about 8-9 minutes on 2 cores)
+    uv run python bench/fanout.py --quick    # a smoke run (about 2.5 minutes)
+    uv run python bench/fanout.py --servers ours,pycrdt,hocuspocus   # without ours-memory
+
+Servers: ours (`storyarn serve`, default SQLite store), ours-memory (the same server on
+STORYARN_STORE=memory: nothing durable, a diagnostic), pycrdt (pycrdt-websocket 0.16.5) and
+hocuspocus (Hocuspocus 4.7).
 
 Fan-out: for each scenario (1 room x 20 clients, 50 rooms x 4 clients), each server is started
 fresh, interleaved in one run, and `bench/fanout.mjs` (one Node process of stock clients) drives
@@ -19,11 +22,13 @@ Prints tables and writes everything to bench/results/fanout-<time>.json. Everyth
 from __future__ import annotations
 
 import argparse
+import asyncio
 import contextlib
 import json
 import os
 import platform
 import resource
+import secrets
 import shutil
 import signal
 import socket
@@ -32,18 +37,22 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import asyncpg
+
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 RESULTS = BENCH / "results"
-SERVERS = ("ours", "pycrdt", "hocuspocus")
+SERVERS = ("ours", "ours-memory", "pycrdt", "hocuspocus")
 SERVER_NAMES = {
     "ours": "storyarn",
     "ours-memory": "storyarn, in-memory store",
+    "ours-sqlite": "storyarn, SQLite store",
+    "ours-postgres": "storyarn, Postgres store",
     "pycrdt": "pycrdt-websocket 0.16.5",
     "hocuspocus": "Hocuspocus 4.7",
 }
@@ -62,6 +71,10 @@ OURS_ENV = {
     "STORYARN_BYTES_BURST": "10000000000",
     "STORYARN_AWARENESS_PER_SECOND": "100000",
     "STORYARN_AWARENESS_BURST": "1000000",
+    # Thousands of clients of one user from one address: the abuse limits would refuse them.
+    "STORYARN_CONNECT_RATE_PER_ADDRESS": "0",
+    "STORYARN_CONNECT_RATE_PER_USER": "0",
+    "STORYARN_MAX_CONNECTIONS_PER_USER": "0",
 }
 
 
@@ -111,11 +124,19 @@ def raise_fd_limit(wanted: int) -> int:
 
 
 def server_command(
-    kind: str, port: int, data_dir: Path, ours_root: Path
+    kind: str,
+    port: int,
+    data_dir: Path,
+    ours_root: Path,
+    extra_env: dict[str, str] | None = None,
 ) -> tuple[list[str], dict[str, str], Path]:
-    """The command, environment and working directory that start `kind` on `port`."""
+    """The command, environment and working directory that start `kind` on `port`.
+
+    Our server's kinds: ours / ours-sqlite (a fresh SQLite file), ours-postgres (DATABASE_URL
+    in `extra_env`), ours-memory (STORYARN_STORE=memory). `extra_env` is applied last.
+    """
     env = dict(os.environ)
-    if kind in ("ours", "ours-memory"):
+    if kind.startswith("ours"):
         env.update(OURS_ENV)
         if kind == "ours-memory":
             # Diagnostic: the same server with nothing committed anywhere (STORYARN_STORE=memory),
@@ -127,6 +148,9 @@ def server_command(
         env["STORYARN_DATA_DIR"] = str(data_dir)
         env.pop("DATABASE_URL", None)
         env.pop("REDIS_URL", None)  # one process: no cross-instance fan-out
+        env.update(extra_env or {})
+        if kind == "ours-postgres" and "DATABASE_URL" not in env:
+            raise ValueError("ours-postgres needs DATABASE_URL in extra_env")
         cmd = [sys.executable, "-m", "server.cli", "serve", "--port", str(port)]
         return cmd, env, ours_root
     if kind == "pycrdt":
@@ -144,10 +168,19 @@ def node() -> str:
     return path
 
 
-def start_server(kind: str, logs: Path, tag: str, ours_root: Path) -> ServerProcess:
-    port = free_port()
+def start_server(
+    kind: str,
+    logs: Path,
+    tag: str,
+    ours_root: Path,
+    extra_env: dict[str, str] | None = None,
+    port: int | None = None,
+    cmd_suffix: tuple[str, ...] = (),
+) -> ServerProcess:
+    port = port or free_port()
     data_dir = Path(tempfile.mkdtemp(prefix=f"bench-{kind}-"))
-    cmd, env, cwd = server_command(kind, port, data_dir, ours_root)
+    cmd, env, cwd = server_command(kind, port, data_dir, ours_root, extra_env)
+    cmd = [*cmd, *cmd_suffix]
     log_path = logs / f"{tag}-{kind}.log"
     with log_path.open("wb") as log:
         proc = subprocess.Popen(
@@ -179,12 +212,60 @@ def stop_server(server: ServerProcess) -> None:
 
 
 @contextlib.contextmanager
-def running(kind: str, logs: Path, tag: str, ours_root: Path) -> Iterator[ServerProcess]:
-    server = start_server(kind, logs, tag, ours_root)
+def running(
+    kind: str,
+    logs: Path,
+    tag: str,
+    ours_root: Path,
+    extra_env: dict[str, str] | None = None,
+    cmd_suffix: tuple[str, ...] = (),
+) -> Iterator[ServerProcess]:
+    server = start_server(kind, logs, tag, ours_root, extra_env, cmd_suffix=cmd_suffix)
     try:
         yield server
     finally:
         stop_server(server)
+
+
+def cpu_pressure_avg10() -> float | None:
+    """% of the last 10 s in which some runnable task waited for a CPU (Linux PSI)."""
+    try:
+        line = Path("/proc/pressure/cpu").read_text().splitlines()[0]
+    except OSError:
+        return None
+    return float(line.split("avg10=")[1].split()[0])
+
+
+def wait_for_quiet(opts: argparse.Namespace) -> dict[str, Any]:
+    """With --quiet-wait S: wait up to S seconds for CPU pressure (PSI avg10) to fall under
+    --quiet-psi before a server starts. The machine is shared: this only lowers the odds that
+    someone else's test suite lands on a measurement; what it found is recorded either way."""
+    limit = getattr(opts, "quiet_psi", 25.0)
+    deadline = time.monotonic() + getattr(opts, "quiet_wait", 0.0)
+    waited = 0.0
+    start = time.monotonic()
+    while True:
+        psi = cpu_pressure_avg10()
+        if psi is None or psi < limit or time.monotonic() >= deadline:
+            break
+        time.sleep(2)
+        waited = time.monotonic() - start
+    return {"cpu_pressure_avg10_at_start": psi, "waited_for_quiet_s": round(waited, 1)}
+
+
+def add_quiet_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=0.0,
+        help="before each server start, wait up to this many seconds for the machine to calm",
+    )
+    parser.add_argument(
+        "--quiet-psi",
+        type=float,
+        default=25.0,
+        help="calm means CPU pressure (PSI some avg10) under this %% (default 25)",
+    )
 
 
 def rss_kib(pid: int) -> int:
@@ -239,13 +320,24 @@ def read_events(proc: subprocess.Popen[str]) -> Iterator[dict[str, Any]]:
 
 
 def run_fanout(
-    kind: str, scenario: Scenario, opts: argparse.Namespace, logs: Path, tag: str
+    kind: str,
+    scenario: Scenario,
+    opts: argparse.Namespace,
+    logs: Path,
+    tag: str,
+    *,
+    extra_env: dict[str, str] | None = None,
+    after: Callable[[ServerProcess], dict[str, Any]] | None = None,
 ) -> dict[str, Any]:
+    """One server, one scenario, the whole rate ladder. `after(server)` runs once the load
+    generator is done, with the server still up; what it returns is merged into the result."""
     rates = [int(r) for r in opts.rates.split(",")]
     per_rate = opts.warmup + opts.duration + opts.drain + 1
     budget = 60 + per_rate * len(rates) * 1.5
+    quiet = wait_for_quiet(opts)
     load1 = os.getloadavg()[0]
-    with running(kind, logs, tag, opts.ours_root) as server:
+    extra: dict[str, Any] = {}
+    with running(kind, logs, tag, opts.ours_root, extra_env) as server:
         proc = loadgen(
             flags(
                 mode="fanout",
@@ -277,15 +369,19 @@ def run_fanout(
                 proc.wait()
         if proc.returncode != 0 and error is None:
             error = f"load generator exited with {proc.returncode}"
+        if after is not None:
+            extra = after(server)
     if error:
         print(f"    ! {kind} {scenario.label}: {error}", flush=True)
     return {
         "server": kind,
         "scenario": scenario.label,
         "loadavg_before": round(load1, 2),
+        **quiet,
         "rates": results,
         "sustained_rate": sustained(results),
         "error": error,
+        **extra,
     }
 
 
@@ -303,6 +399,7 @@ def print_rate_line(kind: str, scenario: Scenario, r: dict[str, Any]) -> None:
         f"{r['delivered']:>7}/{r['expected']:<7} p50 {fmt_ms(r['p50_ms'])} "
         f"p99 {fmt_ms(r['p99_ms'])}  {'ok ' if r['ok'] else 'FAIL'} "
         f"srv {fmt(r['server_cpu_pct'])}% gen {fmt(r['loadgen_cpu_pct'])}% "
+        f"machine {fmt(r.get('machine_busy_pct'))}% cpu-stall {fmt(r.get('cpu_pressure_pct'))}% "
         f"reconn {r['reconnects']}",
         flush=True,
     )
@@ -413,6 +510,7 @@ def print_tables(fanout: list[dict[str, Any]], memory: list[dict[str, Any]]) -> 
             ]
             cells.append(" / ".join(f"{v:,}" for v in values) + "/s")
         print(f"  {SERVER_NAMES[kind]:<26}" + "".join(f"{c:>16}" for c in cells))
+    print_targets(fanout)
     for s in scenarios:
         print(f"\n== {s}: delivered/expected, p50 / p99 ms (last round) ==")
         rows = {r["server"]: r for r in fanout if r["scenario"] == s}
@@ -434,6 +532,48 @@ def print_tables(fanout: list[dict[str, Any]], memory: list[dict[str, Any]]) -> 
                 f"{'-' if per_room is None else f'{per_room:.1f}'} KiB/room  "
                 f"({m['connections']} connections)"
             )
+
+
+def targets(fanout: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Issue 2's targets per scenario and round: ours >= Hocuspocus, ours >= 5x pycrdt."""
+    verdicts = []
+    keys = dict.fromkeys((r["scenario"], r.get("round", 0)) for r in fanout)
+    for scenario, round_no in keys:
+        rates = {
+            r["server"]: r["sustained_rate"]
+            for r in fanout
+            if r["scenario"] == scenario and r.get("round", 0) == round_no
+        }
+        ours = rates.get("ours")
+        if ours is None:
+            continue
+        verdict: dict[str, Any] = {"scenario": scenario, "round": round_no, "ours": ours}
+        if "hocuspocus" in rates:
+            verdict["hocuspocus"] = rates["hocuspocus"]
+            verdict["meets_hocuspocus"] = ours >= rates["hocuspocus"]
+        if "pycrdt" in rates:
+            verdict["pycrdt"] = rates["pycrdt"]
+            verdict["x_pycrdt"] = None if not rates["pycrdt"] else ours / rates["pycrdt"]
+            verdict["meets_5x_pycrdt"] = ours >= 5 * rates["pycrdt"]
+        verdicts.append(verdict)
+    return verdicts
+
+
+def print_targets(fanout: list[dict[str, Any]]) -> None:
+    verdicts = targets(fanout)
+    if not verdicts:
+        return
+    print("\n== Targets: storyarn >= Hocuspocus (same run) and >= 5x pycrdt-websocket ==")
+    for v in verdicts:
+        parts = [f"  {v['scenario']:<6} round {v['round']}: storyarn {v['ours']:,}/s"]
+        if "hocuspocus" in v:
+            mark = "met" if v["meets_hocuspocus"] else "NOT met"
+            parts.append(f"vs Hocuspocus {v['hocuspocus']:,}/s: {mark}")
+        if "pycrdt" in v:
+            ratio = "-" if v["x_pycrdt"] is None else f"{v['x_pycrdt']:.2f}x"
+            mark = "met" if v["meets_5x_pycrdt"] else "NOT met"
+            parts.append(f"vs pycrdt-websocket {v['pycrdt']:,}/s = {ratio} (5x: {mark})")
+        print("; ".join(parts))
 
 
 def cell(x: dict[str, Any] | None) -> str:
@@ -468,6 +608,93 @@ def revision(root: Path) -> dict[str, Any]:
     return info
 
 
+@contextlib.contextmanager
+def ours_checkout(opts: argparse.Namespace) -> Iterator[Path]:
+    """Where our server runs from: --ours-root, or with --snapshot [REV] a `git archive` of REV
+    (default HEAD) in a temporary directory, so that uncommitted edits and new commits made
+    during the run cannot leak into it. Read-only for the repository."""
+    if not getattr(opts, "snapshot", None):
+        yield opts.ours_root.resolve()
+        return
+    commit = subprocess.run(
+        ["git", "rev-parse", "--verify", f"{opts.snapshot}^{{commit}}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    opts.snapshot_commit = commit
+    tmp = Path(tempfile.mkdtemp(prefix=f"storyarn-{commit[:7]}-"))
+    try:
+        archive = subprocess.run(
+            ["git", "archive", "--format=tar", commit], cwd=ROOT, capture_output=True, check=True
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(tmp)], input=archive, check=True)
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def add_checkout_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--ours-root",
+        type=Path,
+        default=ROOT,
+        help="checkout to run our server from (default: this one)",
+    )
+    parser.add_argument(
+        "--snapshot",
+        nargs="?",
+        const="HEAD",
+        default=None,
+        metavar="REV",
+        help="run our server from a `git archive` of REV (default HEAD), not the working tree",
+    )
+
+
+@contextlib.contextmanager
+def throwaway_postgres(admin_url: str) -> Iterator[str]:
+    """A fresh database beside `admin_url` (`postgresql://user@host:port/db`), dropped after.
+    Yields its URL in the plain form operators use for DATABASE_URL."""
+    base = admin_url.replace("postgresql+asyncpg://", "postgresql://")
+    name = f"storyarn_bench_{secrets.token_hex(5)}"
+
+    async def admin(statement: str) -> None:
+        conn = await asyncpg.connect(base, timeout=10)
+        try:
+            await conn.execute(statement, timeout=60)
+        finally:
+            await conn.close()
+
+    asyncio.run(admin(f'CREATE DATABASE "{name}"'))
+    try:
+        yield base.rsplit("/", 1)[0] + f"/{name}"
+    finally:
+        asyncio.run(admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+def postgres_query(url: str, query: str) -> list[tuple[Any, ...]]:
+    async def run() -> list[tuple[Any, ...]]:
+        conn = await asyncpg.connect(url, timeout=10)
+        try:
+            return [tuple(row) for row in await conn.fetch(query, timeout=30)]
+        finally:
+            await conn.close()
+
+    return asyncio.run(run())
+
+
+def ours_revision(opts: argparse.Namespace) -> dict[str, Any]:
+    if getattr(opts, "snapshot", None):
+        return {
+            "root": str(opts.ours_root),
+            "commit": getattr(opts, "snapshot_commit", None),
+            "snapshot": True,
+            "dirty": False,
+        }
+    return revision(opts.ours_root)
+
+
 def ensure_node_modules() -> None:
     if (BENCH / "node_modules" / "@hocuspocus" / "server").is_dir():
         return
@@ -497,12 +724,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--memory-servers", default="ours,hocuspocus,pycrdt")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory measurement")
     parser.add_argument("--no-fanout", action="store_true", help="skip the fan-out measurement")
-    parser.add_argument(
-        "--ours-root",
-        type=Path,
-        default=ROOT,
-        help="checkout to run our server from (default: this one), e.g. a `git archive` of HEAD",
-    )
+    add_checkout_options(parser)
+    add_quiet_options(parser)
     opts = parser.parse_args(argv)
     quick = opts.quick
     if opts.rates is None:
@@ -520,7 +743,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     opts = parse_args(argv)
-    opts.ours_root = opts.ours_root.resolve()
+    with ours_checkout(opts) as root:
+        opts.ours_root = root
+        return run_all(opts)
+
+
+def run_all(opts: argparse.Namespace) -> int:
     ensure_node_modules()
     fd_limit = raise_fd_limit(max(8192, 3 * opts.memory_connections + 1024))
     RESULTS.mkdir(exist_ok=True)
@@ -550,7 +778,9 @@ def main(argv: list[str] | None = None) -> int:
                     fanout.append(result)
                     print(
                         f"  -> {SERVER_NAMES[kind]} {scenario.label}: sustained "
-                        f"{result['sustained_rate']:,}/s",
+                        f"{result['sustained_rate']:,}/s (CPU pressure at start "
+                        f"{result['cpu_pressure_avg10_at_start']}%, waited "
+                        f"{result['waited_for_quiet_s']} s)",
                         flush=True,
                     )
 
@@ -578,11 +808,12 @@ def main(argv: list[str] | None = None) -> int:
                     "loadavg_end": os.getloadavg(),
                 },
                 "options": {k: str(v) if isinstance(v, Path) else v for k, v in vars(opts).items()},
-                "ours_revision": revision(opts.ours_root),
+                "ours_revision": ours_revision(opts),
                 "p99_limit_ms": P99_LIMIT_MS,
                 "fanout": fanout,
                 "memory": memory,
                 "memory_summary": memory_summary(memory),
+                "targets": targets(fanout),
             },
             indent=2,
         )

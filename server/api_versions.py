@@ -11,6 +11,7 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import structlog
 from pycrdt import Doc
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -18,6 +19,7 @@ from starlette.routing import BaseRoute, Route
 
 from crdt.schema import DocKey, DocKind
 from crdt.views import flow_to_json, page_to_json, tree_to_json
+from persistence.audit import AuditAction, AuditEvent, AuditLog
 from persistence.store import StoreError, VersionInfo, VersionKind
 from server.auth import Authenticator
 from server.http_auth import HttpError, authenticate
@@ -31,6 +33,7 @@ _TO_JSON: dict[DocKind, Callable[[Doc[Any]], dict[str, Any]]] = {
     DocKind.TREE: tree_to_json,
 }
 _MAX_NAME = 200
+log = structlog.get_logger(__name__)
 
 
 def _key(request: Request) -> DocKey:
@@ -62,7 +65,9 @@ def _info(info: VersionInfo) -> dict[str, Any]:
 Handler = Callable[[Request], Awaitable[Response]]
 
 
-def version_routes(rooms: RoomManager, authenticator: Authenticator) -> list[BaseRoute]:
+def version_routes(
+    rooms: RoomManager, authenticator: Authenticator, audit: AuditLog | None = None
+) -> list[BaseRoute]:
     def guarded(handler: Handler) -> Handler:
         async def run(request: Request) -> Response:
             try:
@@ -115,6 +120,8 @@ def version_routes(rooms: RoomManager, authenticator: Authenticator) -> list[Bas
             stored = await rooms.store.get_version(key, restored)
         if stored is None:  # pragma: no cover - just written
             raise HttpError(503, "version vanished")
+        if audit is not None:
+            await _audit_restore(audit, request, key, principal.user_id, restored)
         return JSONResponse({"version": _info(stored.info)})
 
     routes: list[BaseRoute] = []
@@ -154,3 +161,22 @@ async def _name(request: Request) -> str | None:
     if name is not None and (not isinstance(name, str) or not 0 < len(name) <= _MAX_NAME):
         raise HttpError(400, f"name must be a string of 1 to {_MAX_NAME} characters")
     return name
+
+
+async def _audit_restore(
+    audit: AuditLog, request: Request, key: DocKey, user_id: str, restored: int
+) -> None:
+    client = request.client
+    event = AuditEvent(
+        actor=user_id,
+        action=AuditAction.VERSION_RESTORE,
+        target=f"{key.name}@{_version_id(request)}",
+        project_id=key.project_id,
+        detail=f"recorded_as={restored}",
+        client_address=None if client is None else client.host,
+    )
+    try:
+        await audit.record(event)
+    except StoreError as exc:
+        # The restore is committed: answering 503 would invite a second one. Say it loudly.
+        log.error("audit_write_failed", action=event.action.value, error=str(exc))

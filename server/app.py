@@ -19,6 +19,7 @@ import structlog
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
 from persistence.engine import create_engine, sqlite_url
@@ -27,16 +28,21 @@ from persistence.migrate import ensure_migrated, upgrade
 from persistence.sql_store import SqlDocumentStore
 from persistence.store import DocumentStore, StoreError
 from server import __version__, health
+from server.access import Access, build_access
 from server.api_ops import ops_routes
 from server.api_versions import version_routes
-from server.auth import Authenticator, DevelopmentAuthenticator, RefuseAllAuthenticator
+from server.auth import Authenticator
 from server.connection import ConnectionLimits
 from server.fanout import Fanout, LocalFanout
+from server.http_security import harden
 from server.redis_fanout import RedisFanout, RedisFanoutSettings
+from server.request_context import RequestContextMiddleware
 from server.room import RoomSettings
 from server.rooms import RoomManager
 from server.settings import Settings
 from server.sync_endpoint import FrameLimits, SyncEndpoint
+from server.telemetry import metrics_endpoint, sampling
+from server.web import web_routes
 
 log = structlog.get_logger(__name__)
 
@@ -49,6 +55,7 @@ class Services:
     store: DocumentStore
     rooms: RoomManager
     fanout: Fanout | None = None
+    access: Access | None = None  # identity, audit, sessions (server/access.py)
 
 
 def instance_id(settings: Settings) -> str:
@@ -77,12 +84,6 @@ async def _open_fanout(settings: Settings, rooms: RoomManager) -> AsyncIterator[
         yield fanout
     finally:
         await fanout.close()
-
-
-def default_authenticator(settings: Settings) -> Authenticator:
-    if settings.is_development:
-        return DevelopmentAuthenticator()
-    return RefuseAllAuthenticator()
 
 
 def room_settings(settings: Settings) -> RoomSettings:
@@ -129,17 +130,23 @@ def create_app(
         document_store = SqlDocumentStore(engine)
     else:
         document_store = store
+    if engine is None and settings.store == "sql":
+        # Identity and the audit log live in SQL even beside a store handed in by a test.
+        engine = create_engine(
+            settings.database_url or sqlite_url(settings.data_dir),
+            pool_size=settings.database_pool_size,
+        )
+    access = build_access(settings, engine, authenticator)
     rooms = RoomManager(
         document_store,
         room_settings(settings),
         keepalive_seconds=settings.keepalive_seconds,
         shutdown_seconds=settings.shutdown_seconds,
     )
-    services = Services(settings, document_store, rooms)
-    auth = authenticator if authenticator is not None else default_authenticator(settings)
+    services = Services(settings, document_store, rooms, access=access)
     endpoint = SyncEndpoint(
         rooms,
-        auth,
+        access.websocket_auth,
         ConnectionLimits(
             max_queue_frames=settings.send_queue_frames,
             max_queue_bytes=settings.send_queue_bytes,
@@ -151,6 +158,7 @@ def create_app(
             awareness_burst=settings.awareness_burst,
         ),
         FrameLimits(max_frame_bytes=settings.max_frame_bytes),
+        access.sessions,
     )
 
     @contextlib.asynccontextmanager
@@ -162,6 +170,8 @@ def create_app(
             fanout = await stack.enter_async_context(_open_fanout(settings, rooms))
             rooms.use_fanout(fanout)
             services.fanout = fanout
+            await stack.enter_async_context(sampling(services, engine))
+            await stack.enter_async_context(access.running(fanout))
             keepalive = asyncio.get_running_loop().create_task(rooms.run_keepalive())
 
             async def stop_keepalive() -> None:
@@ -177,12 +187,18 @@ def create_app(
         routes=[
             Route("/health/live", health.live),
             Route("/health", health.ready),
+            Route("/metrics", metrics_endpoint(engine)),
             WebSocketRoute("/sync/projects/{project_id}/tree", endpoint.handle),
             WebSocketRoute("/sync/projects/{project_id}/{kind}/{doc_id}", endpoint.handle),
-            *version_routes(rooms, auth),
-            *ops_routes(settings, rooms, auth),
+            *version_routes(rooms, access.api_auth, access.audit),
+            *ops_routes(settings, rooms, access.api_auth),
+            *access.routes(),
+            *web_routes(),  # last: /api, /sync, /health, /metrics first
         ],
         lifespan=lifespan,
+        middleware=[Middleware(RequestContextMiddleware)],
     )
+    # Outside Starlette's own stack, so that even its 404s and 500s carry the headers.
+    app.middleware_stack = harden(app.build_middleware_stack(), settings)
     app.state.services = services
     return app

@@ -1,8 +1,8 @@
 """Who is connecting, and with which role: the authenticator port and its development form.
 
 The sync endpoint calls `Authenticator.authenticate(handshake)` once per connection, before it
-joins a room. Identity and memberships (JWT, roles from the database) implement the same
-Protocol; until then production refuses everyone, which is the safe default.
+joins a room. `server/jwt_auth.py` implements it with JWTs and memberships; without a database
+(STORYARN_STORE=memory) production refuses everyone, which is the safe default.
 """
 
 from __future__ import annotations
@@ -30,6 +30,15 @@ class Role(StrEnum):
 class Principal:
     user_id: str
     role: Role
+    expires_at: float | None = None  # epoch seconds; the session is closed (4401) then
+
+
+_RANK = {Role.VIEWER: 0, Role.EDITOR: 1, Role.OWNER: 2}
+
+
+def outranks(role: Role, other: Role | None) -> bool:
+    """Whether `role` grants more than `other` (None: no access at all)."""
+    return other is None or _RANK[role] > _RANK[other]
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +64,23 @@ class Unauthenticated(AuthError):
 class Forbidden(AuthError):
     def __init__(self, reason: str = "forbidden") -> None:
         super().__init__(CloseCode.FORBIDDEN, reason)
+
+
+class NoSuchProject(AuthError):
+    def __init__(self, reason: str = "no such project") -> None:
+        super().__init__(CloseCode.NOT_FOUND, reason)
+
+
+class RateLimited(AuthError):
+    def __init__(self, reason: str = "too many attempts, slow down") -> None:
+        super().__init__(CloseCode.RATE_LIMITED, reason)
+
+
+class AuthUnavailable(AuthError):
+    """Who may connect could not be checked (the database did not answer)."""
+
+    def __init__(self, reason: str = "identity storage unavailable") -> None:
+        super().__init__(CloseCode.TRY_AGAIN_LATER, reason)
 
 
 class Authenticator(Protocol):

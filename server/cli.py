@@ -1,4 +1,6 @@
-"""The `storyarn` command: `storyarn serve` runs the ASGI app under uvicorn."""
+"""The `storyarn` command: `serve` runs the ASGI app under uvicorn; `db`, `project`, `member`,
+`token` and `workspace` administer the database (identity commands: `server/cli_identity.py`).
+"""
 
 from __future__ import annotations
 
@@ -12,7 +14,9 @@ import uvicorn
 
 from persistence.engine import create_engine, sqlite_url
 from persistence.migrate import current_revision, upgrade
+from server import backup, cli_identity
 from server.app import create_app
+from server.error_reporting import init_error_reporting
 from server.logging import configure_logging
 from server.settings import Settings, SettingsError, load_settings
 from server.supervisor import reuse_port_socket, supervise
@@ -31,6 +35,7 @@ def uvicorn_config(settings: Settings, host: str, port: int, app: object) -> uvi
         log_config=None,  # our logging set-up owns every logger
         lifespan="on",
         server_header=False,
+        proxy_headers=False,  # the app trusts only STORYARN_TRUSTED_PROXIES (http_security.py)
     )
 
 
@@ -40,14 +45,18 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     if args.workers < 1:
         print("storyarn serve --workers takes a number of processes, 1 or more", file=sys.stderr)
         return 2
+    if settings.is_development and not args.reuse_port:  # once, not in every worker
+        cli_identity.print_development_token(settings)
     if args.workers > 1:
         problem = _multi_process_problem(settings)
         if problem:
             print(f"storyarn serve --workers {args.workers}: {problem}", file=sys.stderr)
             return 2
         configure_logging(settings)
+        init_error_reporting(settings, component="supervisor")
         return supervise(args.workers, host, port)
     configure_logging(settings)
+    init_error_reporting(settings)  # before the app serves: the SDK hooks into Starlette
     server = uvicorn.Server(uvicorn_config(settings, host, port, create_app(settings)))
     if args.reuse_port:
         server.run(sockets=[reuse_port_socket(host, port)])
@@ -86,6 +95,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     db = commands.add_parser("db", help="database administration")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply every pending migration")
+    cli_identity.add_commands(commands)
+    backup.add_commands(commands)
     args = parser.parse_args(argv)
     try:
         settings = load_settings(os.environ)
@@ -96,6 +107,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _serve(args, settings)
     if args.command == "db":
         return asyncio.run(_db_upgrade(settings))
+    if args.command in cli_identity.COMMANDS:
+        return cli_identity.run(args, settings)
+    if args.command in ("backup", "restore"):
+        return backup.run(args, settings)
     return 2  # pragma: no cover - argparse already refused unknown commands
 
 

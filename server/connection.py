@@ -15,6 +15,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from server import metrics
 from server.auth import Principal
 from server.close_codes import CloseCode, close_reason
 from server.limits import TokenBucket
@@ -107,6 +108,7 @@ class Connection:
             or self._queued_bytes >= self._limits.max_queue_bytes
         ):
             self.slow_consumer = True
+            metrics.SLOW_CONSUMERS.inc()
             self.close(CloseCode.TRY_AGAIN_LATER, "slow consumer: send queue full")
             return
         queue.append(frame)
@@ -141,6 +143,8 @@ class Connection:
                 self._queued_bytes -= len(frame)
                 await self._send(frame)
                 self.last_sent = time.monotonic()
+                metrics.FRAMES_OUT.inc()
+                metrics.BYTES_OUT.inc(len(frame))
             await self._close(self.close_code, self.close_message)
         except self._closed_errors:
             # The peer is gone mid-send: there is nobody left to tell.

@@ -3,29 +3,66 @@
 from __future__ import annotations
 
 import asyncio
+from typing import TYPE_CHECKING
 
+from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
 from persistence.store import StoreError
 from server import __version__
+from server.redis_fanout import RedisFanout
+
+if TYPE_CHECKING:
+    from server.app import Services
 
 _CHECK_SECONDS = 2.0
+
+Check = dict[str, str]
 
 
 async def live(request: Request) -> JSONResponse:
     return JSONResponse({"status": "ok", "version": __version__})
 
 
-async def ready(request: Request) -> JSONResponse:
-    """200 when the database answers and no room is failing its commits; 503 otherwise."""
-    services = request.app.state.services
-    checks: dict[str, dict[str, str]] = {}
+def _failed(exc: BaseException) -> Check:
+    return {"status": "error", "error": str(exc) or exc.__class__.__name__}
+
+
+async def _database(services: Services) -> Check:
     try:
         await asyncio.wait_for(services.store.check(), _CHECK_SECONDS)
-        checks["database"] = {"status": "ok"}
-    except (StoreError, TimeoutError) as exc:
-        checks["database"] = {"status": "error", "error": str(exc) or "timed out"}
+    except TimeoutError:
+        return {"status": "error", "error": "timed out"}
+    except StoreError as exc:
+        return _failed(exc)
+    return {"status": "ok"}
+
+
+async def _redis(fanout: RedisFanout) -> Check:
+    try:
+        await asyncio.wait_for(fanout.check(), _CHECK_SECONDS)
+    except TimeoutError:
+        return {"status": "error", "error": "timed out"}
+    except (RedisError, OSError) as exc:
+        return _failed(exc)
+    if not fanout.healthy:
+        # Redis answers a ping, but our stream reader or publisher is still failing.
+        return {"status": "error", "error": "the fan-out is reconnecting"}
+    return {"status": "ok"}
+
+
+async def ready(request: Request) -> JSONResponse:
+    """200 when the database (and Redis, when used) answer and every room commits; else 503."""
+    services = request.app.state.services
+    checks: dict[str, Check] = {}
+    fanout = services.fanout
+    if isinstance(fanout, RedisFanout):
+        checks["database"], checks["redis"] = await asyncio.gather(
+            _database(services), _redis(fanout)
+        )
+    else:
+        checks["database"] = await _database(services)
     failing = [room.key.name for room in services.rooms.rooms.values() if not room.healthy]
     checks["commits"] = (
         {"status": "ok"}

@@ -7,8 +7,15 @@ from starlette.responses import JSONResponse
 
 from server.auth import Authenticator, AuthError, Handshake, Principal, Role
 from server.close_codes import CloseCode
+from server.request_context import bind_identity
 
-_STATUS = {CloseCode.UNAUTHENTICATED: 401, CloseCode.FORBIDDEN: 403}
+_STATUS = {
+    CloseCode.UNAUTHENTICATED: 401,
+    CloseCode.FORBIDDEN: 403,
+    CloseCode.NOT_FOUND: 404,
+    CloseCode.RATE_LIMITED: 429,
+    CloseCode.TRY_AGAIN_LATER: 503,
+}
 
 
 class HttpError(Exception):
@@ -18,7 +25,8 @@ class HttpError(Exception):
         self.message = message
 
     def response(self) -> JSONResponse:
-        return JSONResponse({"error": self.message}, status_code=self.status)
+        headers = {"Retry-After": "1"} if self.status in (429, 503) else None
+        return JSONResponse({"error": self.message}, status_code=self.status, headers=headers)
 
 
 async def authenticate(
@@ -37,6 +45,7 @@ async def authenticate(
         principal = await authenticator.authenticate(handshake)
     except AuthError as exc:
         raise HttpError(_STATUS.get(exc.code, 403), exc.reason) from exc
+    bind_identity(user_id=principal.user_id, project_id=project_id or None)  # log lines, errors
     if write and principal.role is Role.VIEWER:
         raise HttpError(403, "viewers cannot change documents")
     return principal

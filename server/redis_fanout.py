@@ -29,6 +29,7 @@ from redis.asyncio.client import PubSub
 from redis.exceptions import RedisError
 
 from crdt.schema import DocKey
+from server import metrics
 from server.fanout import RoomLink, RoomSummary, Signal, SignalHandler
 
 log = structlog.get_logger(__name__)
@@ -114,6 +115,11 @@ class RedisFanout:
     async def check(self) -> None:
         await self._commands.ping()
 
+    @property
+    def backlog(self) -> int:
+        """Committed batches not yet published (the metrics sampler reads it)."""
+        return len(self._outbox)
+
     # -- names ---------------------------------------------------------------------------------
 
     def _stream(self, key: DocKey) -> str:
@@ -181,6 +187,7 @@ class RedisFanout:
             try:
                 await self._publish(batch, markers, presence)
             except _FAULTS as exc:
+                metrics.REDIS_PUBLISH_FAILURES.inc()
                 for key, first, updates in batch:
                     self._remember_unpublished(key, first + len(updates) - 1)
                 if self._publisher_ok:
@@ -235,6 +242,7 @@ class RedisFanout:
                     streams, block=self._settings.block_ms, count=1000
                 )
             except _FAULTS as exc:
+                metrics.REDIS_READ_FAILURES.inc()
                 if self._reader_ok:
                     log.error("fanout_read_failed", error=repr(exc))
                 self._reader_ok = False
@@ -247,6 +255,7 @@ class RedisFanout:
                 log.info("fanout_read_recovered", rooms=len(self._links))
                 for link in list(self._links.values()):
                     link.catch_up()
+            now_ms = time.time() * 1000
             for stream_name, entries in result or []:
                 stream = stream_name.decode() if isinstance(stream_name, bytes) else stream_name
                 key = self._stream_keys.get(stream)
@@ -258,6 +267,9 @@ class RedisFanout:
                     self._positions[stream] = entry_id
                     if fields.get(b"i") == self.instance_id.encode():
                         continue
+                    # Entry ids are Redis's clock in ms at XADD: the age is the carrier's lag.
+                    lag_ms = now_ms - int(entry_id.split(b"-", 1)[0])
+                    metrics.REDIS_DELIVERY_SECONDS.observe(max(0.0, lag_ms / 1000))
                     target = self._links.get(key)
                     if target is not None:
                         target.apply_remote(int(fields[b"s"]), fields.get(b"d", b""))

@@ -15,6 +15,8 @@ kept and committed on recovery).
 from __future__ import annotations
 
 import asyncio
+import contextvars
+import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
@@ -36,6 +38,7 @@ from persistence.store import (
     StoreUnavailable,
     VersionKind,
 )
+from server import metrics
 from server.broadcast import broadcast, relay
 from server.close_codes import CloseCode, close_code_for
 from server.connection import Connection
@@ -99,6 +102,12 @@ class Room:
         self._loaded = asyncio.Event()
         self._load_error: BaseException | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        # The room's own work logs as the room's, not as the connection that happened to
+        # start it: its tasks run in a context holding only the room.
+        self._context = contextvars.Context()
+        self._context.run(
+            structlog.contextvars.bind_contextvars, project_id=key.project_id, room=key.name
+        )
         self._flush_task: asyncio.Task[None] | None = None
         self._compaction: asyncio.Task[None] | None = None
         self._unload_handle: asyncio.TimerHandle | None = None
@@ -371,17 +380,22 @@ class Room:
             pending = [
                 PendingUpdate(c.update, self._user_of(c.origin), _origin(c)) for c in durable
             ]
+            started = time.perf_counter()
             try:
                 last = await self._store.append(self.key, pending)
             except Exception as exc:
                 # Whatever went wrong, the changes stay queued and are retried: dropping them
                 # here would leave the Doc ahead of the store, silently.
                 self.commit_failures += 1
+                metrics.COMMIT_FAILURES.inc()
                 if self.commit_failures == 1:
                     log.error("room_commit_failed", room=self.key.name, error=repr(exc))
                 if not isinstance(exc, _STORE_FAULTS):
                     log.exception("room_commit_bug", room=self.key.name)
                 return False
+            metrics.COMMIT_SECONDS.observe(time.perf_counter() - started)
+            metrics.COMMITS.inc()
+            metrics.UPDATES_COMMITTED.inc(len(durable))
             if self.commit_failures:
                 log.info("room_commit_recovered", room=self.key.name, retries=self.commit_failures)
             self.commit_failures = 0
@@ -615,7 +629,9 @@ class Room:
     def _spawn(self, coro: Awaitable[None]) -> asyncio.Task[None]:
         if not isinstance(coro, Coroutine):
             raise TypeError("spawn takes a coroutine")
-        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(coro)
+        task: asyncio.Task[None] = asyncio.get_running_loop().create_task(
+            coro, context=self._context.copy()
+        )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         return task

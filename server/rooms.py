@@ -16,6 +16,7 @@ from crdt.messages import KEEPALIVE
 from crdt.room import FIRST_CONNECTION_ID
 from crdt.schema import DocKey
 from persistence.store import DocumentStore, StoreError
+from server import metrics
 from server.connection import Connection
 from server.fanout import Fanout, RoomSummary, Signal
 from server.room import Room, RoomSettings, RoomState, RoomUnavailable
@@ -85,6 +86,7 @@ class RoomManager:
                 key, self._store, self._settings, fanout=self.fanout, on_unloaded=self._forget
             )
             self._rooms[key] = room
+            metrics.ROOMS_OPEN.inc()
             room.start_loading()
         return room
 
@@ -126,6 +128,7 @@ class RoomManager:
     def _forget(self, room: Room) -> None:
         if self._rooms.get(room.key) is room:
             del self._rooms[room.key]
+            metrics.ROOMS_OPEN.dec()
 
     @contextlib.asynccontextmanager
     async def server_edit(self, key: DocKey) -> AsyncIterator[Doc[Any]]:

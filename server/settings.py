@@ -11,6 +11,8 @@ from dataclasses import dataclass, field, fields
 from enum import StrEnum
 from pathlib import Path
 
+from server.security_settings import security_problem
+
 
 class Environment(StrEnum):
     DEVELOPMENT = "development"
@@ -22,7 +24,8 @@ class SettingsError(ValueError):
     """A variable that is missing, malformed or unsafe for the environment."""
 
 
-_PLACEHOLDER_SECRET = "development-only-insecure-key"  # noqa: S105 - refused outside development
+# 32+ characters: shorter HMAC keys make pyjwt warn, and development signs tokens with it.
+_PLACEHOLDER_SECRET = "development-only-insecure-key-0000"  # noqa: S105 - refused outside dev
 
 MiB = 1024 * 1024
 
@@ -35,6 +38,7 @@ class Settings:
     data_dir: Path = Path("var")
     secret_key: str = field(default=_PLACEHOLDER_SECRET, repr=False)
     log_level: str = "info"
+    sentry_dsn: str = field(default="", repr=False)  # SENTRY_DSN; empty: no error reporting
     store: str = "sql"  # "memory" keeps documents in the process only: benchmarks' baseline
     database_url: str = ""  # DATABASE_URL; empty means the SQLite file under data_dir
     database_pool_size: int = 10
@@ -71,6 +75,29 @@ class Settings:
     auto_version_quiet_seconds: float = 30.0  # 0 turns automatic versions off
     auto_version_interval_seconds: float = 600.0
     shutdown_seconds: float = 20.0  # how long shutdown waits for pending commits
+    # tokens, origins, proxies, rate limits (docs/security.md)
+    jwt_kid: str = "primary"  # the `kid` of STORYARN_SECRET_KEY in the tokens we issue
+    jwt_jwks: str = field(default="", repr=False)  # more verification keys: a JWKS (JSON)
+    jwt_leeway_seconds: float = 30.0
+    jwt_issuer: str = ""  # when set, tokens must carry this `iss` (and ours do)
+    jwt_audience: str = ""  # when set, tokens must carry this `aud` (and ours do)
+    token_ttl_seconds: int = 3600  # `storyarn token issue` without --ttl
+    allowed_origins: str = ""  # websocket Origins beside the server's own; comma-separated
+    cors_origins: str = ""  # origins allowed to call /api from a browser; comma-separated
+    trusted_proxies: str = ""  # addresses/CIDRs whose X-Forwarded-For/-Proto we believe
+    https_redirect: bool = False  # send plain-HTTP requests to https:// (behind a proxy)
+    hsts_seconds: int = 31536000  # Strict-Transport-Security max-age on HTTPS; 0 omits it
+    content_security_policy: str = ""  # empty: the built-in policy for the web app
+    connect_rate_per_address: float = 20.0  # websocket attempts a second; 0 turns it off
+    connect_burst_per_address: int = 200
+    connect_rate_per_user: float = 5.0
+    connect_burst_per_user: int = 60
+    api_rate_per_address: float = 20.0  # REST requests with a token, a second; 0: off
+    api_burst_per_address: int = 200
+    api_rate_per_user: float = 10.0
+    api_burst_per_user: int = 100
+    max_connections_per_user: int = 100  # open websockets per user per instance; 0: no limit
+    access_poll_seconds: float = 0.5  # how often membership changes are read back; 0: never
 
     @property
     def is_development(self) -> bool:
@@ -88,7 +115,11 @@ class Settings:
 
 
 # The conventional names platforms set for us; everything else is ours, prefixed.
-_UNPREFIXED = {"database_url": "DATABASE_URL", "redis_url": "REDIS_URL"}
+_UNPREFIXED = {
+    "database_url": "DATABASE_URL",
+    "redis_url": "REDIS_URL",
+    "sentry_dsn": "SENTRY_DSN",
+}
 _ENV_NAMES = {
     f.name: _UNPREFIXED.get(f.name, f"STORYARN_{f.name.upper()}") for f in fields(Settings)
 }
@@ -146,6 +177,9 @@ def _validate(settings: Settings) -> None:
         raise SettingsError("STORYARN_STORE must be sql or memory")
     if settings.store == "memory" and settings.env is Environment.PRODUCTION:
         raise SettingsError("STORYARN_STORE=memory loses every document on exit: not in production")
+    problem = security_problem(settings)  # tokens, origins, proxies, limits
+    if problem:
+        raise SettingsError(problem)
     if settings.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
         raise SettingsError("STORYARN_LOG_LEVEL must be debug, info, warning, error or critical")
     if settings.env is not Environment.DEVELOPMENT and (

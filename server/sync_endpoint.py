@@ -9,17 +9,21 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from dataclasses import dataclass
 
 import structlog
 from starlette.websockets import WebSocket, WebSocketDisconnect, WebSocketDisconnected
 
 from crdt.schema import DocKey, DocKind
+from server import metrics
 from server.auth import Authenticator, AuthError, Handshake
 from server.close_codes import CloseCode, close_reason
 from server.connection import Connection, ConnectionLimits
+from server.request_context import bind_identity
 from server.room import RoomUnavailable
 from server.rooms import DocumentNotFound, RoomManager
+from server.sessions import SessionRegistry
 
 log = structlog.get_logger(__name__)
 
@@ -38,9 +42,11 @@ class SyncEndpoint:
         authenticator: Authenticator,
         connection_limits: ConnectionLimits,
         frame_limits: FrameLimits,
+        sessions: SessionRegistry | None = None,
     ) -> None:
         self._manager = manager
         self._authenticator = authenticator
+        self._sessions = sessions or SessionRegistry()
         self._connection_limits = connection_limits
         self._max_frame = frame_limits.max_frame_bytes
 
@@ -50,11 +56,14 @@ class SyncEndpoint:
         if key is None:
             await websocket.close(CloseCode.NOT_FOUND, "no such document")
             return
+        bind_identity(project_id=key.project_id, room=key.name)  # every later log line
+        started = time.monotonic()  # a revocation after this may have missed our role read
         try:
             principal = await self._authenticator.authenticate(_handshake(websocket, key))
         except AuthError as exc:
             await websocket.close(exc.code, close_reason(exc.reason))
             return
+        bind_identity(user_id=principal.user_id)
 
         async def close(code: int, reason: str) -> None:
             await websocket.close(code, reason)
@@ -70,8 +79,13 @@ class SyncEndpoint:
         )
         writer = asyncio.get_running_loop().create_task(conn.run_writer())
         bound = log.bind(room=key.name, conn=conn.id, user_id=principal.user_id)
+        metrics.CONNECTIONS.inc()
+        metrics.CONNECTIONS_OPENED.inc()
         try:
-            await self._serve(websocket, key, conn, bound)
+            # Per-user connection limit, token expiry timer, revocation (server/sessions.py).
+            with self._sessions.session(conn, key.project_id, authenticated_since=started):
+                if not conn.closing:
+                    await self._serve(websocket, key, conn, bound)
         except Exception:
             # A bug of ours: this one connection ends with 1011; the room and the others go on.
             bound.exception("connection_failed")
@@ -79,6 +93,7 @@ class SyncEndpoint:
         finally:
             if not conn.closing:
                 conn.close(CloseCode.NORMAL)
+            metrics.CONNECTIONS.dec()
             await writer
 
     async def _serve(
@@ -110,6 +125,7 @@ class SyncEndpoint:
                 if data is None:
                     conn.close(CloseCode.MALFORMED, "text frames are not part of the protocol")
                     break
+                metrics.count_frame_in(data)
                 if len(data) > max_frame:
                     conn.close(CloseCode.TOO_LARGE, f"frame over {max_frame} bytes")
                     break

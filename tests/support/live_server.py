@@ -65,7 +65,7 @@ async def live_server(
     }
     environ.update(env or {})
     settings = load_settings(environ)
-    if store is None and not settings.database_url:
+    if settings.store == "sql" and not settings.database_url:
         # What the release step (`storyarn db upgrade`) does before a non-development start.
         engine = create_engine(sqlite_url(settings.data_dir))
         await upgrade(engine)
