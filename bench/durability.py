@@ -42,7 +42,11 @@ TARGET_RATIO = 0.5
 
 def sent_in_total(rates: list[dict[str, Any]], warmup: float) -> int:
     """Every update the writers sent: warm-up (not reported by the generator) and measured."""
-    return sum(round(r["rate"] * warmup) + r["sent"] for r in rates if not r.get("skipped"))
+    return sum(
+        r.get("attempts", 1) * (round(r["rate"] * warmup) + r["sent"])
+        for r in rates
+        if not r.get("skipped")
+    )
 
 
 def stored_in_sqlite(data_dir: Path) -> tuple[int, int]:

@@ -41,6 +41,11 @@ function parseArgs(argv) {
     serverPids: "", // comma-separated worker pids: CPU summed, clients labelled by process
     deadline: 600,
     stopAfterFailures: 2,
+    // A rate that fails only by a latency spike (everything delivered, p50 under
+    // retryBelowP50 ms) is measured again, up to `retries` more times: on a shared machine one
+    // burst of someone else's work otherwise decides it. A saturated rate is not retried.
+    retries: 1,
+    retryBelowP50: 20,
     keys: 4096,
   };
   for (let i = 2; i < argv.length; i += 2) {
@@ -342,12 +347,36 @@ async function runFanout() {
 
   const results = [];
   let failuresInARow = 0;
-  for (let phase = 0; phase < args.rates.length; phase += 1) {
-    const rate = args.rates[phase];
+  let attemptNo = 0;
+  for (let step = 0; step < args.rates.length; step += 1) {
+    const rate = args.rates[step];
     if (failuresInARow >= args.stopAfterFailures) {
       emit({ event: "rate", rate, skipped: true });
       continue;
     }
+    const earlier = [];
+    let result;
+    for (;;) {
+      result = await measure(rate, attemptNo);
+      attemptNo += 1;
+      const spike = result.delivered === result.expected && result.p50_ms < args.retryBelowP50;
+      if (result.ok || !spike || earlier.length >= args.retries) break;
+      earlier.push({ p50_ms: result.p50_ms, p99_ms: result.p99_ms, max_ms: result.max_ms });
+      await sleep(300);
+    }
+    result.attempts = earlier.length + 1;
+    result.earlier_attempts = earlier;
+    failuresInARow = result.ok ? 0 : failuresInARow + 1;
+    results.push(result);
+    emit(result);
+    await sleep(300);
+  }
+  for (const w of writers) destroyClient(w);
+  for (const { client } of readers) destroyClient(client);
+  return results;
+
+  // One measured period at `rate`, after its warm-up.
+  async function measure(rate, phase) {
     const disconnectsBefore = readers.reduce((n, r) => n + r.client.disconnects, 0);
     if (args.warmup > 0) await send(rate, args.warmup, `w${phase}`);
     measuredPhase = `m${phase}`;
@@ -379,7 +408,6 @@ async function runFanout() {
     const crossSorted = Float64Array.from(crossLatencies).sort();
     const sameSorted = Float64Array.from(sameLatencies).sort();
     const ok = delivered === expected && p99 !== null && p99 < 100;
-    failuresInARow = ok ? 0 : failuresInARow + 1;
     const serverCpu = serverCpu0 === null || serverCpu1 === null ? null : serverCpu1 - serverCpu0;
     const result = {
       event: "rate",
@@ -413,13 +441,8 @@ async function runFanout() {
         machine0 === null || machine1 === null ? null : round((100 * (machine1 - machine0)) / busySeconds, 1),
       timeline_max_ms: Array.from(timeline, (x) => Math.round(x ?? 0)),
     };
-    results.push(result);
-    emit(result);
-    await sleep(300);
+    return result;
   }
-  for (const w of writers) destroyClient(w);
-  for (const { client } of readers) destroyClient(client);
-  return results;
 }
 
 async function runMemory() {

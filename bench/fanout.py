@@ -400,7 +400,12 @@ def print_rate_line(kind: str, scenario: Scenario, r: dict[str, Any]) -> None:
         f"p99 {fmt_ms(r['p99_ms'])}  {'ok ' if r['ok'] else 'FAIL'} "
         f"srv {fmt(r['server_cpu_pct'])}% gen {fmt(r['loadgen_cpu_pct'])}% "
         f"machine {fmt(r.get('machine_busy_pct'))}% cpu-stall {fmt(r.get('cpu_pressure_pct'))}% "
-        f"reconn {r['reconnects']}",
+        f"reconn {r['reconnects']}"
+        + (
+            f"  (attempt {r['attempts']}; before: p99 {r['earlier_attempts'][0]['p99_ms']})"
+            if r.get("attempts", 1) > 1
+            else ""
+        ),
         flush=True,
     )
 
@@ -581,7 +586,7 @@ def cell(x: dict[str, Any] | None) -> str:
         return "-"
     if x.get("skipped"):
         return "skipped"
-    mark = "" if x["ok"] else " x"
+    mark = ("" if x["ok"] else " x") + (" (2nd try)" if x.get("attempts", 1) > 1 else "")
     if x["p99_ms"] is None:
         return f"{x['delivered_ratio'] * 100:.1f}%{mark}"
     return f"{x['delivered_ratio'] * 100:.1f}% {x['p50_ms']:.1f} / {x['p99_ms']:.1f}{mark}"

@@ -271,7 +271,11 @@ def run_workers(
                 )
     if error:
         print(f"    ! n={workers} {scenario.label}: {error}", flush=True)
-    sent = sum(round(r["rate"] * opts.warmup) + r["sent"] for r in results if not r.get("skipped"))
+    sent = sum(
+        r.get("attempts", 1) * (round(r["rate"] * opts.warmup) + r["sent"])
+        for r in results
+        if not r.get("skipped")
+    )
     view = views[-1] if views else {}
     return {
         "workers": workers,
@@ -308,7 +312,12 @@ def print_rate_line(workers: int, scenario: fx.Scenario, r: dict[str, Any]) -> N
         f"pg {fx.fmt(infra.get('postgres_cpu_pct'))}% "
         f"machine {fx.fmt(infra.get('machine_busy_pct'))}% "
         f"xread {infra.get('redis_calls_per_s', {}).get('xread', '-')}/s "
-        f"reconn {r['reconnects']}",
+        f"reconn {r['reconnects']}"
+        + (
+            f"  (attempt {r['attempts']}; before: p99 {r['earlier_attempts'][0]['p99_ms']})"
+            if r.get("attempts", 1) > 1
+            else ""
+        ),
         flush=True,
     )
 

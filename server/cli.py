@@ -36,6 +36,9 @@ def uvicorn_config(settings: Settings, host: str, port: int, app: object) -> uvi
         lifespan="on",
         server_header=False,
         proxy_headers=False,  # the app trusts only STORYARN_TRUSTED_PROXIES (http_security.py)
+        # Without a bound, one peer that never finishes its closing handshake holds the whole
+        # shutdown; after it, the lifespan still commits and snapshots every room.
+        timeout_graceful_shutdown=max(1, int(settings.shutdown_seconds)),
     )
 
 
