@@ -270,25 +270,31 @@ async def test_cluster_serve_workers_share_rooms(tmp_path: Path) -> None:
         server = ServerProcess(env, free_port(), extra_args=["--workers", "2"])
         await server.start()
         try:
-            async with (
-                httpx.AsyncClient(headers={"Authorization": "Bearer ops"}) as http,
-                storm(server.port, clients=8) as s,
-            ):
+            async with httpx.AsyncClient(headers={"Authorization": "Bearer ops"}) as http:
                 ops = f"http://127.0.0.1:{server.port}/api/v1/ops/rooms"
-                async with asyncio.timeout(10):  # both workers up and heartbeating
+                # Both workers listening before anyone connects: a worker still starting
+                # would leave the other with every connection.
+                async with asyncio.timeout(15):
                     while len((await http.get(ops)).json()["instances"]) != 2:
                         await asyncio.sleep(0.2)
-                await asyncio.sleep(1.5)
-                view = (await http.get(ops)).json()
-                per_instance = {i: v["connections"] for i, v in view["instances"].items()}
-                final = await converge(s, url)
-                assert s.received <= final
-                assert len(final) > 50
-                # The kernel spread the clients: updates crossed Redis to converge.
-                assert all(count > 0 for count in per_instance.values()), per_instance
+                await asyncio.sleep(0.5)
+                await _storm_across_workers(http, ops, server.port, url)
         finally:
             await server.stop()
             await _drop_keys(prefix)
+
+
+async def _storm_across_workers(http: httpx.AsyncClient, ops: str, port: int, url: str) -> None:
+    # 12 clients: the chance that the kernel hashes all of them to one worker is 1 in 2,048.
+    async with storm(port, clients=12) as s:
+        await asyncio.sleep(1.5)
+        view = (await http.get(ops)).json()
+        per_instance = {i: v["connections"] for i, v in view["instances"].items()}
+        final = await converge(s, url)
+        assert s.received <= final
+        assert len(final) > 50
+        # The kernel spread the clients: updates crossed Redis to converge.
+        assert all(count > 0 for count in per_instance.values()), per_instance
 
 
 async def test_cluster_streams_are_trimmed_by_length(tmp_path: Path) -> None:
