@@ -75,6 +75,7 @@ class RedisFanout:
         self._presence: deque[tuple[str, bytes]] = deque(maxlen=settings.publish_queue)
         self._outbox_ready = asyncio.Event()
         self._idle = asyncio.Event()  # the publisher has nothing left to send
+        self._trimmed: dict[str, float] = {}  # stream -> when it was last trimmed by age
         self._unpublished: dict[DocKey, int] = {}  # rooms whose last seqs others may lack
         self._handlers: list[SignalHandler] = []
         self._seen_instances: set[str] = set()
@@ -155,6 +156,7 @@ class RedisFanout:
         stream = self._stream(key)
         self._stream_keys.pop(stream, None)
         self._positions.pop(stream, None)
+        self._trimmed.pop(stream, None)
         self._channel_keys.pop(self._channel(key), None)
 
     # -- updates -------------------------------------------------------------------------------
@@ -211,6 +213,7 @@ class RedisFanout:
         presence: list[tuple[str, bytes]],
     ) -> None:
         me = self.instance_id.encode()
+        now = time.monotonic()
         min_id = int((time.time() - self._settings.stream_max_age_seconds) * 1000)
         async with self._commands.pipeline(transaction=False) as pipe:
             for key, seq in markers.items():
@@ -225,7 +228,11 @@ class RedisFanout:
                         maxlen=self._settings.stream_max_len,
                         approximate=True,
                     )
-                pipe.xtrim(stream, minid=min_id, approximate=True)
+                if now - self._trimmed.get(stream, 0.0) >= 1.0:
+                    # Age trimming once a second per stream is plenty; per publish it cost
+                    # as many Redis calls as the updates themselves.
+                    self._trimmed[stream] = now
+                    pipe.xtrim(stream, minid=min_id, approximate=True)
             for channel, payload in presence:
                 pipe.publish(channel, payload)
             await pipe.execute()
