@@ -440,6 +440,8 @@ async function runFanout() {
       machine_busy_pct:
         machine0 === null || machine1 === null ? null : round((100 * (machine1 - machine0)) / busySeconds, 1),
       timeline_max_ms: Array.from(timeline, (x) => Math.round(x ?? 0)),
+      // Wall clock of the measured period's start: lines the timeline up with server logs.
+      measure_start_epoch_ms: Math.round(Date.now() - (performance.now() - measureStart)),
     };
     return result;
   }

@@ -253,7 +253,26 @@ def wait_for_quiet(opts: argparse.Namespace) -> dict[str, Any]:
     return {"cpu_pressure_avg10_at_start": psi, "waited_for_quiet_s": round(waited, 1)}
 
 
+def ours_env(opts: argparse.Namespace) -> dict[str, str]:
+    """--ours-env KEY=VALUE settings for our server (diagnostics, e.g. compaction off)."""
+    pairs = [item.split("=", 1) for item in getattr(opts, "ours_env", None) or []]
+    return {key: value for key, value in pairs}
+
+
 def add_quiet_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--ours-env",
+        action="append",
+        metavar="KEY=VALUE",
+        help="extra environment for our server, e.g. STORYARN_COMPACT_ROWS=10000000 (repeatable)",
+    )
+    parser.add_argument(
+        "--retries",
+        type=int,
+        default=1,
+        help="re-measure a rate that failed only by a latency spike (all delivered, p50 < 20 ms)"
+        " up to this many times (default 1; 0 = strict)",
+    )
     parser.add_argument(
         "--quiet-wait",
         type=float,
@@ -337,6 +356,7 @@ def run_fanout(
     quiet = wait_for_quiet(opts)
     load1 = os.getloadavg()[0]
     extra: dict[str, Any] = {}
+    extra_env = {**ours_env(opts), **(extra_env or {})} if kind.startswith("ours") else extra_env
     with running(kind, logs, tag, opts.ours_root, extra_env) as server:
         proc = loadgen(
             flags(
@@ -350,6 +370,7 @@ def run_fanout(
                 duration=opts.duration,
                 drain=opts.drain,
                 server_pid=server.pid,
+                retries=getattr(opts, "retries", 1),
             ),
             budget,
         )

@@ -184,7 +184,10 @@ class InfraMeter:
         return {
             "seconds": round(seconds, 1),
             "redis_cpu_pct": round(100 * (now[1] - last[1]) / seconds, 1),
-            "postgres_cpu_pct": round(100 * (now[2] - last[2]) / seconds, 1),
+            # Backends that exit take their CPU time with them: a negative delta is unknown.
+            "postgres_cpu_pct": round(100 * (now[2] - last[2]) / seconds, 1)
+            if now[2] >= last[2]
+            else None,
             "machine_busy_pct": round(100 * (now[4] - last[4]) / seconds, 1),
             "redis_calls_per_s": rates,
         }
@@ -212,6 +215,7 @@ def run_workers(
             "REDIS_URL": opts.redis,
             "STORYARN_REDIS_PREFIX": prefix,
             "STORYARN_DATABASE_POOL_SIZE": str(opts.pool_size),
+            **fx.ours_env(opts),
         }
         env = dict(os.environ)
         env.update(fx.OURS_ENV)
@@ -238,6 +242,7 @@ def run_workers(
                     duration=opts.duration,
                     drain=opts.drain,
                     server_pids=",".join(map(str, pids)),
+                    retries=opts.retries,
                 ),
                 budget,
             )

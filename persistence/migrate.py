@@ -9,6 +9,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from persistence.store import StoreError
@@ -48,6 +49,10 @@ async def upgrade(engine: AsyncEngine) -> None:
         command.upgrade(config, "head")
 
     async with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Several processes may start at once (`serve --workers N` in development): the
+            # first migrates, the others wait here and then find nothing left to do.
+            await conn.execute(text("SELECT pg_advisory_xact_lock(73110)"))
         await conn.run_sync(run)
 
 
