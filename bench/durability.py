@@ -1,7 +1,7 @@
 """What durability costs: our server on SQLite, on Postgres and on the in-memory store.
 
-    uv run python bench/durability.py            # full run (about 8 minutes on 2 cores)
-    uv run python bench/durability.py --quick    # a smoke run (about 2.5 minutes)
+    uv run python bench/durability.py            # full run (about 6 minutes on 2 cores)
+    uv run python bench/durability.py --quick    # a smoke run (about 1.5 minutes)
 
 The fan-out load of bench/fanout.py (bench/fanout.mjs: one writer per room, every other client
 records send-to-receipt latency of every update) against `storyarn serve` three times per

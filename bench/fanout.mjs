@@ -15,6 +15,14 @@
 // WebsocketProvider; hocuspocus speaks its own protocol and gets its own HocuspocusProvider, one
 // websocket per provider, as a browser tab would have.
 //
+// Measurement rules shared by bench/fanout.py, durability.py and scaleout.py: a rate that fails
+// only by a latency spike (all delivered, p50 < --retry-below-p50 ms) is measured again up to
+// --retries times; per rate the machine's busy CPU and CPU/IO pressure (/proc/stat,
+// /proc/pressure) are recorded beside the server's CPU. With --server-pids (several worker
+// processes), CPU is summed over them and each client is matched to the process holding its
+// socket, so cross-instance deliveries (reader and writer on different processes) are reported
+// apart from same-instance ones.
+//
 // Output: one JSON object per line on stdout. Everything is bounded: a global deadline
 // (--deadline s) ends the process with exit code 3 whatever happens.
 import { readdirSync, readFileSync, readlinkSync } from "node:fs";

@@ -1,7 +1,7 @@
 """Fan-out and idle-memory benchmark: our server vs pycrdt-websocket vs Hocuspocus 4.
 
     uv run python bench/fanout.py            # full run (about 8-9 minutes on 2 cores)
-    uv run python bench/fanout.py --quick    # a smoke run (about 2.5 minutes)
+    uv run python bench/fanout.py --quick    # a smoke run (2-3 minutes)
     uv run python bench/fanout.py --servers ours,pycrdt,hocuspocus   # without ours-memory
 
 Servers: ours (`storyarn serve`, default SQLite store), ours-memory (the same server on

@@ -1,13 +1,14 @@
 """Scale-out: the fan-out load against `storyarn serve --workers N` on one port (Postgres + Redis).
 
-    uv run python bench/scaleout.py            # N = 1, 2, 4; 1x20 and 50x4 (about 8 minutes)
-    uv run python bench/scaleout.py --quick    # a smoke run (about 3 minutes)
+    uv run python bench/scaleout.py            # N = 1, 2, 4; 1x20 and 50x4 (about 6.5 minutes)
+    uv run python bench/scaleout.py --quick    # a smoke run, 50x4 only (about 1.5 minutes)
 
 For each N, a fresh throwaway Postgres database (migrated first with `storyarn db upgrade`, the
-release step) and a fresh Redis prefix; uvicorn's N worker processes share one listening socket,
-so the kernel spreads the connections over them and the clients of one room land on different
-processes: an update reaches the readers on its writer's process directly and the others through
-Redis. N = 1 runs with the same Postgres and Redis, so the ratios compare like with like.
+release step) and a fresh Redis prefix. The N workers bind the one port with SO_REUSEPORT (the
+supervisor of `serve --workers`; uvicorn's shared socket in older commits), so the kernel spreads
+the connections over them and the clients of one room land on different processes: an update
+reaches the readers on its writer's process directly and the others through Redis. N = 1 runs
+with the same Postgres and Redis, so the ratios compare like with like.
 
 bench/fanout.mjs drives it (one writer per room, small Y.Map updates at rising total rates, every
 other client records send-to-receipt latency). Given the worker pids, it finds which process holds
