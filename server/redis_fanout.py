@@ -82,6 +82,7 @@ class RedisFanout:
         self._tasks: list[asyncio.Task[None]] = []
         self._reader_ok = True
         self._publisher_ok = True
+        self._closing = False
 
     # -- lifecycle -----------------------------------------------------------------------------
 
@@ -96,11 +97,15 @@ class RedisFanout:
         if self._publisher_ok:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._idle.wait(), 2)
+        # A cancel that lands inside redis-py's own timeout can surface as TimeoutError, which
+        # the loops treat as a Redis fault and retry: the flag ends them either way.
+        self._closing = True
         for task in self._tasks:
             task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        if self._tasks:
+            _, stuck = await asyncio.wait(self._tasks, timeout=5)
+            if stuck:
+                log.error("fanout_tasks_stuck", tasks=len(stuck))
         with contextlib.suppress(*_FAULTS):
             await self._commands.delete(self._instance_key(self.instance_id))
         if self._pubsub is not None:
@@ -174,7 +179,7 @@ class RedisFanout:
 
     async def _publish_loop(self) -> None:
         backoff = 0.05
-        while True:
+        while not self._closing:
             if not self._outbox and not self._unpublished and not self._presence:
                 self._outbox_ready.clear()
                 self._idle.set()
@@ -239,7 +244,7 @@ class RedisFanout:
 
     async def _read_loop(self) -> None:
         backoff = 0.05
-        while True:
+        while not self._closing:
             if not self._positions:
                 await asyncio.sleep(self._settings.block_ms / 1000)
                 continue
@@ -298,7 +303,7 @@ class RedisFanout:
 
     async def _pubsub_loop(self) -> None:
         backoff = 0.05
-        while True:
+        while not self._closing:
             try:
                 # Only this task touches the PubSub: redis-py loses messages when subscribe
                 # and get_message run concurrently on one connection (seen here).
@@ -307,7 +312,7 @@ class RedisFanout:
                 subscribed = {self._signals, *self._channel_keys}
                 await pubsub.subscribe(*subscribed)
                 backoff = 0.05
-                while True:
+                while not self._closing:
                     message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=0.1)
                     if message is not None:
                         await self._dispatch(message)
@@ -353,7 +358,7 @@ class RedisFanout:
     # -- heartbeats and the cluster view -------------------------------------------------------
 
     async def _beat(self) -> None:
-        while True:
+        while not self._closing:
             rooms = [{"room": r.room, "connections": r.connections} for r in self._rooms()]
             body = json.dumps({"version": self._version, "rooms": rooms, "at": time.time()})
             try:

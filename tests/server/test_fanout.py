@@ -137,3 +137,15 @@ async def test_fanout_redis_reports_a_dead_instance(prefix: str) -> None:
         await two.close()
         await one._commands.aclose()
         await one._reader.aclose()
+
+
+async def test_fanout_redis_closes_promptly_whenever_it_is_stopped(prefix: str) -> None:
+    # A cancel landing inside redis-py's own read timeout used to surface as TimeoutError,
+    # which the loops retried as a Redis fault: close() then never returned (seen in CI).
+    for attempt in range(40):
+        fanout = _redis(prefix, f"i{attempt}")
+        await fanout.start()
+        await fanout.join(KEY, Link())
+        await asyncio.sleep(0.005 * (attempt % 25))  # land the stop at varied points
+        async with asyncio.timeout(6):
+            await fanout.close()
