@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import resource
 import sys
 from collections.abc import Sequence
 
@@ -42,7 +43,25 @@ def uvicorn_config(settings: Settings, host: str, port: int, app: object) -> uvi
     )
 
 
+def raise_descriptor_limit() -> int:
+    """Lift the soft limit on open files to the hard one and return it.
+
+    Every websocket holds a descriptor, and the usual soft limit (1,024) would cap a process at
+    about a thousand clients long before memory or CPU does.
+    """
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = hard if hard != resource.RLIM_INFINITY else max(soft, 1 << 20)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+        except (ValueError, OSError):
+            return soft
+        return target
+    return soft
+
+
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    raise_descriptor_limit()
     host = args.host or settings.host
     port = args.port or settings.port
     if args.workers < 1:

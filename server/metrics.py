@@ -157,3 +157,17 @@ def render() -> bytes:
         MultiProcessCollector(registry, path=path)  # type: ignore[no-untyped-call]
         return generate_latest(registry)
     return generate_latest(REGISTRY)
+
+
+# -- the event loop ----------------------------------------------------------------------------
+
+LOOP_LAG_SECONDS = Histogram(
+    "storyarn_event_loop_lag_seconds",
+    "How late the event loop ran a timer: time every other room and request waited.",
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5),
+)
+LOOP_LAG_MAX_SECONDS = Gauge(
+    "storyarn_event_loop_lag_max_seconds",
+    "Longest event-loop stall since the previous sample.",
+    multiprocess_mode="max",
+)

@@ -22,6 +22,7 @@ from server.fanout import Fanout, RoomSummary, Signal
 from server.room import Room, RoomSettings, RoomState, RoomUnavailable
 
 log = structlog.get_logger(__name__)
+_KEEPALIVE_SLICE = 256
 
 
 class DocumentNotFound(Exception):
@@ -153,9 +154,13 @@ class RoomManager:
         while True:
             await asyncio.sleep(period)
             threshold = time.monotonic() - self._keepalive
-            for conn in self.connections():
+            # Thousands of idle clients fall due together: wake their writers a slice at a
+            # time so rooms with traffic are never held behind a whole round.
+            for index, conn in enumerate(list(self.connections())):
                 if conn.last_sent < threshold and conn.queued_frames == 0:
                     conn.send(KEEPALIVE)
+                if index % _KEEPALIVE_SLICE == _KEEPALIVE_SLICE - 1:
+                    await asyncio.sleep(0)
 
     async def shutdown(self) -> None:
         """Commit and snapshot every room, then close every client with 1012."""

@@ -21,6 +21,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from server import metrics
+from server.loop_lag import LoopLagMonitor
 from server.redis_fanout import RedisFanout
 
 if TYPE_CHECKING:
@@ -65,20 +66,22 @@ def sample(services: Services, engine: AsyncEngine | None) -> None:
 async def sampling(services: Services, engine: AsyncEngine | None) -> AsyncIterator[None]:
     """Sample while the server runs; this process counts as one of the serving processes."""
 
-    async def run() -> None:
+    async def run(lag: LoopLagMonitor) -> None:
         while True:
             sample(services, engine)
+            metrics.LOOP_LAG_MAX_SECONDS.set(lag.take_max())
             await asyncio.sleep(SAMPLE_SECONDS)
 
     metrics.PROCESSES.set(1)
-    task = asyncio.get_running_loop().create_task(run())
-    try:
-        yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
-        metrics.PROCESSES.set(0)
+    async with LoopLagMonitor().running() as lag:
+        task = asyncio.get_running_loop().create_task(run(lag))
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            metrics.PROCESSES.set(0)
 
 
 def metrics_endpoint(engine: AsyncEngine | None) -> Callable[[Request], Awaitable[Response]]:

@@ -1,5 +1,6 @@
 import asyncio
 import os
+import resource
 import sys
 from pathlib import Path
 
@@ -42,6 +43,18 @@ async def test_cli_serve_refuses_an_unmigrated_database(tmp_path: Path) -> None:
     assert "storyarn db upgrade" in out
 
 
+def _low_descriptor_limit() -> None:
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (256, hard))
+
+
+def _open_files_soft_limit(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/limits").read_text().splitlines():
+        if line.startswith("Max open files"):
+            return int(line.split()[3])
+    raise AssertionError("no open-files line")
+
+
 async def test_cli_serve_answers_health_and_stops_on_sigterm(tmp_path: Path) -> None:
     env = {
         "STORYARN_ENV": "test",
@@ -62,6 +75,7 @@ async def test_cli_serve_answers_health_and_stops_on_sigterm(tmp_path: Path) -> 
         env={**os.environ, **env},
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
+        preexec_fn=_low_descriptor_limit,  # what many hosts start a service with
     )
     try:
         async with httpx.AsyncClient() as client:
@@ -76,6 +90,10 @@ async def test_cli_serve_answers_health_and_stops_on_sigterm(tmp_path: Path) -> 
             assert live.json()["status"] == "ok"
             ready = await client.get(f"http://127.0.0.1:{port}/health")
             assert ready.status_code == 200
+        # Every websocket is a descriptor: serve lifts the soft limit to the hard one.
+        _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        expected = 1 << 20 if hard == resource.RLIM_INFINITY else hard
+        assert _open_files_soft_limit(proc.pid) == expected > 256
     finally:
         proc.terminate()
         out, _ = await asyncio.wait_for(proc.communicate(), 20)
