@@ -90,7 +90,7 @@ def read_update(update: bytes) -> UpdateSummary:
                         use.keyed = True
                     else:
                         use.sequential = True
-            _skip_content(reader, ref)
+            skip_content(reader, ref)
     delete_clients = reader.varuint()
     if delete_clients > reader.remaining:
         raise ProtocolError("delete-set count past end of update")
@@ -108,16 +108,20 @@ def read_update(update: bytes) -> UpdateSummary:
     return summary
 
 
-def _skip_content(reader: Reader, ref: int) -> None:
+def skip_content(reader: Reader, ref: int) -> int:
+    """Read past one item's content; return its length in clock ticks."""
     if ref == 1:  # ContentDeleted
-        reader.varuint()
-    elif ref == 2:  # ContentJSON
-        for _ in range(_count(reader)):
+        return reader.varuint()
+    if ref == 2:  # ContentJSON
+        count = _count(reader)
+        for _ in range(count):
             reader.skip_varbytes()
-    elif ref == 3:  # ContentBinary
+        return count
+    if ref == 3:  # ContentBinary
         reader.skip_varbytes()
-    elif ref == 4:  # ContentString
-        reader.varstring()
+    elif ref == 4:  # ContentString: Yjs counts UTF-16 code units
+        text = reader.varstring()
+        return len(text) if text.isascii() else len(text.encode("utf-16-le")) // 2
     elif ref == 5:  # ContentEmbed
         reader.skip_varbytes()
     elif ref == 6:  # ContentFormat
@@ -130,13 +134,16 @@ def _skip_content(reader: Reader, ref: int) -> None:
         elif type_ref > TYPE_XML_TEXT:
             raise ProtocolError(f"unknown type ref {type_ref}")
     elif ref == 8:  # ContentAny
-        for _ in range(_count(reader)):
+        count = _count(reader)
+        for _ in range(count):
             _skip_any(reader, 0)
+        return count
     elif ref == 9:  # ContentDoc
         reader.skip_varbytes()
         _skip_any(reader, 0)
     else:
         raise ProtocolError(f"unknown content ref {ref}")
+    return 1
 
 
 def _count(reader: Reader) -> int:
