@@ -20,4 +20,10 @@ async def test_views_have_no_serious_accessibility_violations() -> None:
     assert result["stillIn"] is True
     assert result["focusBack"] == "signin"
     assert result["drawerHidden"] is True
+    # The new editors are reachable and usable with the keyboard alone.
+    assert (result["ruleFocus"], result["operatorFocus"]) == ("variable", "operator")
+    assert result["keyboardRule"] == "health"
+    assert result["keyboardTrash"] is True
+    # A table on a narrow screen scrolls inside its block; the page itself does not overflow.
+    assert result["narrowOverflow"] == {"page": 0, "main": 0}
     assert result["errors"] == []

@@ -4,11 +4,14 @@ on reconnect, and a clear message when the server refuses the sign-in (4401)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
+from pycrdt import Doc
 
 from crdt.schema import DocKey, DocKind
 from crdt.views import read_flow
@@ -121,4 +124,55 @@ async def test_removed_access_is_explained() -> None:
         assert result["who"] == "ed"
         assert "access to this project was removed" in result["banner"]
         assert result["link"] == "No access"
+        assert result["errors"] == []
+
+
+async def test_storage_outage_closes_with_1013_and_the_page_retries_until_saved() -> None:
+    # A real outage: the database itself refuses writes (a trigger aborts every insert into the
+    # update log), so the room's commits fail, and past the pending bound the server closes the
+    # writer with 1013. Connection rate limits are off: the page reconnects at its own pace.
+    env = {
+        "STORYARN_MAX_PENDING_BYTES": "100",
+        "STORYARN_CONNECT_RATE_PER_ADDRESS": "0",
+        "STORYARN_CONNECT_RATE_PER_USER": "0",
+    }
+    async with live_server(env) as srv:
+        database = srv.services.settings.data_dir / "storyarn.db"
+        failures_before = 0
+
+        def sql(statement: str) -> None:
+            with contextlib.closing(sqlite3.connect(database, timeout=10)) as db:
+                db.execute(statement)
+                db.commit()
+
+        async def outage(name: str, data: dict[str, Any]) -> dict[str, Any]:
+            nonlocal failures_before
+            if name == "break":
+                sql(
+                    "CREATE TRIGGER refuse_updates BEFORE INSERT ON document_updates "
+                    "BEGIN SELECT RAISE(ABORT, 'storage unavailable'); END"
+                )
+            elif name == "repair":
+                room = srv.services.rooms.get(DocKey("demo", DocKind.FLOW, "outage"))
+                assert room is not None
+                failures_before = room.commit_failures
+                sql("DROP TRIGGER refuse_updates")
+            return {}
+
+        result = await run_scenario(
+            "retry", server=srv.base_url, on_checkpoint=outage, project="demo", flow="outage"
+        )
+        assert failures_before > 0
+        assert result["link"] == "Retrying…"
+        assert "storage is unavailable" in result["banner"]
+        assert result["save"] == "Not saved yet: changes kept on this device"
+        assert result["after"] == "Online"
+        assert result["bannerHidden"] is True
+        # What the page wrote during the outage is stored now, not just held in memory.
+        stored = await srv.services.store.load(DocKey("demo", DocKind.FLOW, "outage"))
+        assert stored is not None
+        doc: Doc[Any] = Doc()
+        for update in stored.updates:
+            doc.apply_update(update)
+        assert read_flow(doc).nodes[result["nodeId"]].data["label"] == "Kept through the outage"
         assert result["errors"] == []

@@ -66,7 +66,9 @@ export class FlowCanvas {
       className: 'canvas',
       tabindex: 0,
       role: 'region',
-      'aria-label': 'Flow canvas. Arrow keys move the selected nodes, or pan when none is selected; plus and minus zoom; Delete removes the selection.',
+      'aria-label': options.readOnly === true
+        ? 'Flow canvas, view only. Arrow keys pan; plus and minus zoom; Tab selects nodes.'
+        : 'Flow canvas. Arrow keys move the selected nodes, or pan when none is selected; plus and minus zoom; Delete removes the selection.',
       'data-testid': 'canvas'
     }, this.world)
     this.listen()
@@ -169,6 +171,7 @@ export class FlowCanvas {
   }
 
   connect (source: string, sourcePin: string, target: string): boolean {
+    if (this.options.readOnly === true) return false
     const problem = connectProblem(this.roots, source, sourcePin, target)
     if (problem !== null) {
       notify(problem, 'error')
@@ -179,6 +182,7 @@ export class FlowCanvas {
   }
 
   moveSelection (dx: number, dy: number): void {
+    if (this.options.readOnly === true) return
     const ids = this.selected
     this.options.edit(() => {
       for (const id of ids) {
@@ -470,7 +474,7 @@ export class FlowCanvas {
     ]
     for (const pin of node.inputs) {
       children.push(h('button', {
-        type: 'button', className: 'pin pin-in', 'data-pin': pin, tabindex: -1,
+        type: 'button', className: 'pin pin-in', 'data-pin': pin, tabindex: -1, disabled: this.options.readOnly === true,
         style: `top:${HEADER_H / 2 - 7}px`, 'aria-label': `Input of ${kind} node`
       }))
     }
@@ -478,7 +482,7 @@ export class FlowCanvas {
       const top = HEADER_H + BODY_H + i * ROW_H
       children.push(h('div', { className: 'pin-row', style: `top:${top}px;height:${ROW_H}px` }, pin.label))
       children.push(h('button', {
-        type: 'button', className: 'pin pin-out', 'data-pin': pin.pin, tabindex: -1, 'aria-pressed': 'false',
+        type: 'button', className: 'pin pin-out', 'data-pin': pin.pin, tabindex: -1, 'aria-pressed': 'false', disabled: this.options.readOnly === true,
         style: `top:${top + ROW_H / 2 - 7}px`, 'aria-label': `Output "${pin.label}" of ${kind} node: press, then press an input to connect`
       }))
     })

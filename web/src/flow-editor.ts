@@ -70,23 +70,28 @@ export class FlowEditor {
       this.undo.on(event, refreshUndo)
     }
     refreshUndo()
+    // A viewer gets no editing controls at all: only zoom and fit.
+    const editing = ctx.readOnly
+      ? []
+      : [typeSelect,
+          h('button', { type: 'button', 'data-testid': 'add-node', onclick: () => this.addNode(typeSelect.value as NodeType) }, 'Add node'),
+          h('span', { className: 'sep', 'aria-hidden': 'true' }),
+          undoButton, redoButton,
+          h('button', { type: 'button', className: 'secondary', 'data-testid': 'delete', onclick: () => this.canvas.deleteSelection(), title: 'Delete (Del)' }, 'Delete'),
+          h('span', { className: 'sep', 'aria-hidden': 'true' })]
     const toolbar = h('div', { className: 'toolbar', role: 'toolbar', 'aria-label': 'Flow tools' },
-      typeSelect,
-      h('button', { type: 'button', 'data-testid': 'add-node', disabled: ctx.readOnly, onclick: () => this.addNode(typeSelect.value as NodeType) }, 'Add node'),
-      h('span', { className: 'sep', 'aria-hidden': 'true' }),
-      undoButton, redoButton,
-      h('button', { type: 'button', className: 'secondary', 'data-testid': 'delete', disabled: ctx.readOnly, onclick: () => this.canvas.deleteSelection(), title: 'Delete (Del)' }, 'Delete'),
-      h('span', { className: 'sep', 'aria-hidden': 'true' }),
+      ...editing,
       h('button', { type: 'button', className: 'secondary icon', 'aria-label': 'Zoom out', onclick: () => this.canvas.zoomBy(1 / 1.2) }, '−'),
       h('button', { type: 'button', className: 'secondary icon', 'aria-label': 'Zoom in', onclick: () => this.canvas.zoomBy(1.2) }, '+'),
       h('button', { type: 'button', className: 'secondary', onclick: () => this.canvas.fit() }, 'Fit'))
-    this.element = h('div', { className: 'flow-editor' }, toolbar,
+    this.element = h('div', { className: `flow-editor${ctx.readOnly ? ' read-only' : ''}` }, toolbar,
       h('div', { className: 'flow-main' }, this.canvas.element, this.inspector.element))
 
     const onKey = (event: KeyboardEvent): void => {
       const target = event.target as HTMLElement
       if (target.closest('input, textarea, [contenteditable="true"]') !== null) return
       const mod = event.ctrlKey || event.metaKey
+      if (ctx.readOnly) return
       if (mod && event.key.toLowerCase() === 'z') {
         event.preventDefault()
         if (event.shiftKey) this.undo.redo()
@@ -114,6 +119,7 @@ export class FlowEditor {
   }
 
   addNode (type: NodeType): string {
+    if (this.ctx.readOnly) return ''
     const id = newId()
     const at = this.freeSpot()
     this.ctx.session.doc.transact(() => this.roots.nodes.set(id, newNode(type, id, at.x, at.y)), LOCAL_ORIGIN)

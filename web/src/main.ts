@@ -8,9 +8,10 @@ import { mountConnectionStatus } from './connection-status'
 import { Presence } from './presence'
 import { ProjectTree } from './project-tree'
 import { FlowEditor } from './flow-editor'
-import { PageEditor } from './page-editor'
+import { PageEditor, type ReferenceSource } from './page-editor'
+import { type Role, projectRole } from './api'
 import { OpsPage } from './ops'
-import { ID_PATTERN, type TreeKind, roomName } from './schema'
+import { ID_PATTERN, REFERENCE_TREE_KIND, type ReferenceType, type TreeKind, roomName } from './schema'
 import { adoptTokenFromUrl, colorFor, displayName, getToken, onTokenChange, setToken } from './session'
 import { errorPanel, h, openDialog, skeleton } from './ui'
 
@@ -37,7 +38,7 @@ const $ = (id: string): HTMLElement => document.getElementById(id) as HTMLElemen
 const main = $('main'); const sidebar = $('sidebar'); const crumbs = $('crumbs')
 const statusHost = $('status'); const bannerHost = $('banner'); const peopleHost = $('people'); const account = $('account')
 
-interface TreeState { project: string, session: DocSession, tree: ProjectTree }
+interface TreeState { project: string, token: string, session: DocSession, tree: ProjectTree, role: Promise<Role> }
 interface DocState { key: string, session: DocSession, presence: Presence, destroy: () => void }
 
 let tree: TreeState | null = null
@@ -97,6 +98,7 @@ function closeDoc (): void {
 }
 
 function closeTree (): void {
+  showRole(null)
   if (tree !== null) {
     showStatus(null)
     tree.tree.destroy()
@@ -105,17 +107,52 @@ function closeTree (): void {
   }
 }
 
+/** The "View only" badge in the header, shown to viewers (their edits would be dropped). */
+function showRole (role: Role | null): void {
+  let badge = document.getElementById('view-only')
+  if (badge === null) {
+    badge = h('span', { id: 'view-only', className: 'view-only', 'data-testid': 'view-only', title: 'You can see everything live, but not change it.' }, 'View only')
+    document.querySelector('.header-right')?.prepend(badge)
+  }
+  badge.hidden = role !== 'viewer'
+  if (role === 'viewer') document.body.dataset.readonly = 'true'
+  else delete document.body.dataset.readonly
+}
+
 function ensureTree (project: string, token: string): TreeState {
-  if (tree !== null && tree.project === project) return tree
+  if (tree !== null && tree.project === project && tree.token === token) return tree
   closeTree()
   const session = new DocSession(roomName.tree(project), token)
+  // Read-only until the role is known: nothing editable flashes for a viewer.
   const view = new ProjectTree(session, {
     project,
-    readOnly: false,
+    readOnly: true,
     current: () => route.name === 'doc' ? { kind: route.kind, id: route.id } : null
   })
-  tree = { project, session, tree: view }
-  return tree
+  const role = projectRole(project, token)
+  const state: TreeState = { project, token, session, tree: view, role }
+  tree = state
+  void role.then((r) => {
+    if (tree !== state) return
+    view.setReadOnly(r === 'viewer')
+    showRole(r)
+  })
+  return state
+}
+
+function referenceSource (t: TreeState): ReferenceSource {
+  return {
+    targets: () => (['sheet', 'flow'] as ReferenceType[]).flatMap((type) =>
+      t.tree.items(REFERENCE_TREE_KIND[type]).filter((i) => i.deletedAt === null)
+        .map((i) => ({ type, id: i.id, name: i.name }))
+        .sort((a, b) => a.name.localeCompare(b.name))),
+    onChange: (listener) => {
+      const run = (): void => listener()
+      t.session.doc.on('update', run)
+      return () => t.session.doc.off('update', run)
+    },
+    href: (type, id) => `#/projects/${t.project}/${REFERENCE_TREE_KIND[type]}/${id}`
+  }
 }
 
 function setCrumbs (items: Array<[string, string | null]>): void {
@@ -185,17 +222,18 @@ function openDoc (project: string, kind: TreeKind, id: string, token: string): v
   onTree()
   main.replaceChildren(h('div', { className: 'loading' }, h('p', { className: 'muted' }, 'Opening…'), skeleton(3)))
   let view: { destroy: () => void } | null = null
-  session.whenSynced().then(() => {
+  Promise.all([session.whenSynced(), t.role]).then(([, role]) => {
     if (doc?.session !== session) return
+    const readOnly = role === 'viewer'
     if (kind === 'flows') {
-      const editor = new FlowEditor({ session, presence, sidebarNodes: nodesPanel, readOnly: false })
+      const editor = new FlowEditor({ session, presence, sidebarNodes: nodesPanel, readOnly })
       main.replaceChildren(editor.element)
       editor.ensureEntry()
       requestAnimationFrame(() => editor.fit())
       view = editor
       Object.assign(window, { __storyarn: { session, editor } })
     } else {
-      const editor = new PageEditor(session, false)
+      const editor = new PageEditor(session, { readOnly, references: referenceSource(t) })
       main.replaceChildren(h('h1', { className: 'page-title' }, title()), editor.element)
       view = editor
       Object.assign(window, { __storyarn: { session, editor } })
@@ -247,6 +285,7 @@ async function render (): Promise<void> {
     ops = null
   }
   const token = getToken()
+  if (route.name !== 'project' && route.name !== 'doc') showRole(null)
   if (route.name === 'home' || route.name === 'bad') {
     closeDoc(); closeTree()
     showStatus(null); sidebar.replaceChildren()
@@ -286,8 +325,14 @@ async function render (): Promise<void> {
     document.title = `${route.project} — Storyarn`
     const newFlow = h('button', { type: 'button', onclick: () => void t.tree.create('flows').then((id) => { if (id !== null) location.hash = `#/projects/${route.name === 'project' ? route.project : ''}/flows/${id}` }) }, 'New flow')
     const newPage = h('button', { type: 'button', className: 'secondary', onclick: () => void t.tree.create('pages').then((id) => { if (id !== null) location.hash = `#/projects/${route.name === 'project' ? route.project : ''}/pages/${id}` }) }, 'New page')
-    main.replaceChildren(h('div', { className: 'card' }, h('h1', {}, `Project ${route.project}`),
-      h('p', {}, 'Choose a flow or a page in the list, or create one.'), h('div', { className: 'row' }, newFlow, newPage)))
+    const actions = h('div', { className: 'row' }, newFlow, newPage)
+    const intro = h('p', {}, 'Choose a flow or a page in the list, or create one.')
+    main.replaceChildren(h('div', { className: 'card' }, h('h1', {}, `Project ${route.project}`), intro, actions))
+    void t.role.then((role) => {
+      if (role !== 'viewer') return
+      actions.hidden = true
+      intro.textContent = 'Choose a flow or a page in the list. You can view this project; ask an owner to make you an editor to change it.'
+    })
     return
   }
   document.body.dataset.view = route.kind === 'flows' ? 'flow' : 'page'

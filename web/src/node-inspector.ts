@@ -5,8 +5,13 @@
  */
 import * as Y from 'yjs'
 import type { Awareness } from 'y-protocols/awareness'
-import { type FlowRoots, NODE_LABELS, addResponse, isNodeType, newId, nodeData, removeResponse, responsesOf } from './schema'
+import {
+  type FlowRoots, ASSIGNMENT_OPERATORS, CONDITION_OPERATORS, NODE_LABELS, VALUELESS_ASSIGNMENT, VALUELESS_CONDITION, addResponse,
+  conditionOf, isNodeType, listIn, mapsOf, newAssignment, newConditionBlock, newId, newRule, nodeData, removeById, removeResponse,
+  responsesOf
+} from './schema'
 import { mountRichText } from './richtext'
+import { bindField, bindList } from './fields'
 import { bindText, h } from './ui'
 
 export interface InspectorOptions {
@@ -63,6 +68,7 @@ export class NodeInspector {
         break
       case 'instruction':
         this.textField(data, 'description', 'Description', true)
+        this.instructionEditor(data)
         break
       case 'annotation':
         this.textField(data, 'text', 'Note', true)
@@ -71,7 +77,7 @@ export class NodeInspector {
         this.jumpTarget(data)
         break
       case 'condition':
-        this.element.append(h('p', { className: 'muted' }, 'Outputs: true and false. The condition editor is not built yet.'))
+        this.conditionEditor(data)
         break
       case 'subflow':
         this.scalarField(data, 'referencedFlowId', 'Referenced flow id')
@@ -181,6 +187,167 @@ export class NodeInspector {
       data?.unobserveDeep(observer)
       for (const unbind of bindings) unbind()
     })
+  }
+
+  private select (label: string, choices: Array<[string, string]>, key: string): HTMLSelectElement {
+    return h('select', { 'aria-label': label, 'data-key': key }, ...choices.map(([value, text]) => h('option', { value }, text)))
+  }
+
+  /**
+   * The condition editor: groups of rules (condition `blocks`, each with its own all/any logic),
+   * combined by the condition's logic. Every rule is its own Y.Map in its group's Y.Array, so two
+   * people editing different rules, or different fields of one rule, merge without loss.
+   */
+  private conditionEditor (data: Y.Map<unknown>): void {
+    const ro = this.options.readOnly
+    const edit = this.options.edit
+    let condition = data.get('condition')
+    if (!(condition instanceof Y.Map)) {
+      if (ro) {
+        this.element.append(h('p', { className: 'muted' }, 'No condition yet.'))
+        return
+      }
+      edit(() => { condition = conditionOf(data) })
+    }
+    const cond = condition as Y.Map<unknown>
+    const section = h('section', { className: 'logic-editor', 'aria-labelledby': this.fieldId('cond-h'), 'data-testid': 'condition-editor' })
+    const logicId = this.fieldId('cond-logic')
+    const logic = this.select('Combine groups', [['all', 'all groups are true'], ['any', 'any group is true']], 'cond-logic')
+    logic.id = logicId
+    this.cleanups.push(bindField(logic, cond, 'logic', edit, { readOnly: ro }))
+    const switchId = this.fieldId('switch')
+    const switchMode = h('input', { id: switchId, type: 'checkbox', 'data-testid': 'switch-mode' })
+    this.cleanups.push(bindField(switchMode, data, 'switchMode', edit, { readOnly: ro }))
+    const groups = h('ol', { className: 'logic-groups' })
+    const addGroup = h('button', { type: 'button', className: 'secondary', 'data-testid': 'add-group', disabled: ro }, 'Add rule group')
+    addGroup.hidden = ro
+    addGroup.addEventListener('click', () => {
+      const block = newConditionBlock(`Case ${mapsOf(cond.get('blocks')).length + 1}`)
+      edit(() => listIn(cond, 'blocks').push([block]))
+      groups.querySelector<HTMLElement>(`[data-key="variable-${String(mapsOf(block.get('rules'))[0]?.get('id'))}"]`)?.focus()
+    })
+    section.append(h('h3', { id: this.fieldId('cond-h') }, 'Condition'),
+      h('div', { className: 'inline-field' }, switchMode, h('label', { for: switchId }, 'Switch mode: one output per group, then “default”')),
+      h('label', { for: logicId }, 'The condition is true when'), logic, groups, addGroup)
+    this.element.append(section)
+    let stopGroups: () => void = () => {}
+    const mount = (): void => {
+      stopGroups()
+      stopGroups = bindList(groups, listIn(cond, 'blocks'), (block, i) => this.conditionGroup(cond, block, i), () =>
+        h('li', { className: 'muted' }, ro ? 'No rules.' : 'No rules yet: add a rule group. With no rules the condition is true.'))
+    }
+    if (cond.get('blocks') instanceof Y.Array) mount()
+    else if (!ro) edit(() => { listIn(cond, 'blocks'); mount() })
+    const observer = (event: Y.YMapEvent<unknown>): void => { if (event.keysChanged.has('blocks') && cond.get('blocks') instanceof Y.Array) mount() }
+    cond.observe(observer)
+    this.cleanups.push(() => { cond.unobserve(observer); stopGroups() })
+  }
+
+  private conditionGroup (cond: Y.Map<unknown>, block: Y.Map<unknown>, index: number): [HTMLElement, () => void] {
+    const ro = this.options.readOnly
+    const edit = this.options.edit
+    const cleanups: Array<() => void> = []
+    const blockId = String(block.get('id'))
+    const labelId = this.fieldId(`group-${blockId}-label`)
+    const label = h('input', { id: labelId, type: 'text', autocomplete: 'off', 'data-key': `label-${blockId}` })
+    cleanups.push(bindField(label, block, 'label', edit, { readOnly: ro }))
+    const logicId = this.fieldId(`group-${blockId}-logic`)
+    const logic = this.select(`Logic of group ${index + 1}`, [['all', 'all rules are true'], ['any', 'any rule is true']], `logic-${blockId}`)
+    logic.id = logicId
+    cleanups.push(bindField(logic, block, 'logic', edit, { readOnly: ro }))
+    const rules = h('ol', { className: 'logic-rules' })
+    const addRule = h('button', { type: 'button', className: 'secondary small', 'data-testid': 'add-rule', disabled: ro }, 'Add rule')
+    addRule.hidden = ro
+    addRule.addEventListener('click', () => {
+      const rule = newRule()
+      edit(() => listIn(block, 'rules').push([rule]))
+      rules.querySelector<HTMLElement>(`[data-key="variable-${String(rule.get('id'))}"]`)?.focus()
+    })
+    const remove = h('button', { type: 'button', className: 'icon secondary danger small', 'aria-label': `Remove rule group ${index + 1}`, disabled: ro, onclick: () => edit(() => removeById(listIn(cond, 'blocks'), blockId)) }, '×')
+    remove.hidden = ro
+    let stopRules: () => void = () => {}
+    const mount = (): void => {
+      stopRules()
+      const list = block.get('rules')
+      if (!(list instanceof Y.Array)) {
+        rules.replaceChildren()
+        stopRules = () => {}
+        return
+      }
+      stopRules = bindList(rules, list as Y.Array<Y.Map<unknown>>, (rule, r) => this.assignmentLike(rule, `Rule ${r + 1} of group ${index + 1}`, CONDITION_OPERATORS, VALUELESS_CONDITION,
+        () => edit(() => removeById(listIn(block, 'rules'), String(rule.get('id'))))), () => h('li', { className: 'muted' }, 'No rules in this group.'))
+    }
+    mount()
+    const observer = (event: Y.YMapEvent<unknown>): void => { if (event.keysChanged.has('rules')) mount() }
+    block.observe(observer)
+    cleanups.push(() => { block.unobserve(observer); stopRules() })
+    const el = h('li', { className: 'logic-group', 'data-id': blockId },
+      h('div', { className: 'group-head' }, h('span', { className: 'group-title' }, `Group ${index + 1}`), remove),
+      h('label', { for: labelId }, 'Name (the output’s name in switch mode)'), label,
+      h('label', { for: logicId }, 'The group is true when'), logic, rules, addRule)
+    return [el, () => { for (const c of cleanups) c() }]
+  }
+
+  /** One rule or assignment: page shortcut, variable, operator and value, each its own key. */
+  private assignmentLike (map: Y.Map<unknown>, title: string, operators: Array<[string, string]>, valueless: Set<string>, remove: () => void): [HTMLElement, () => void] {
+    const ro = this.options.readOnly
+    const edit = this.options.edit
+    const id = String(map.get('id'))
+    const cleanups: Array<() => void> = []
+    const text = (key: string, label: string, placeholder: string): HTMLInputElement => {
+      const input = h('input', { type: 'text', autocomplete: 'off', placeholder, 'aria-label': `${title}: ${label}`, 'data-key': `${key}-${id}` })
+      cleanups.push(bindField(input, map, key, edit, { readOnly: ro }))
+      return input
+    }
+    const sheet = text('sheet', 'page shortcut', 'page')
+    const variable = text('variable', 'variable', 'variable')
+    const operator = this.select(`${title}: operator`, operators, `operator-${id}`)
+    cleanups.push(bindField(operator, map, 'operator', edit, { readOnly: ro }))
+    const value = text('value', 'value', 'value')
+    const showValue = (): void => { value.hidden = valueless.has(operator.value) }
+    showValue()
+    operator.addEventListener('change', showValue)
+    const follow = (event: Y.YMapEvent<unknown>): void => { if (event.keysChanged.has('operator')) showValue() }
+    map.observe(follow)
+    cleanups.push(() => map.unobserve(follow))
+    const del = h('button', { type: 'button', className: 'icon secondary danger small', 'aria-label': `Remove ${title.toLowerCase()}`, disabled: ro, onclick: remove }, '×')
+    del.hidden = ro
+    const el = h('li', { className: 'logic-rule', 'data-id': id, 'aria-label': title },
+      h('div', { className: 'rule-ref' }, sheet, h('span', { 'aria-hidden': 'true' }, '.'), variable), operator, value, del)
+    return [el, () => { for (const c of cleanups) c() }]
+  }
+
+  /** The instruction editor: assignments, each its own Y.Map in the node's `assignments` array. */
+  private instructionEditor (data: Y.Map<unknown>): void {
+    const ro = this.options.readOnly
+    const edit = this.options.edit
+    const section = h('section', { className: 'logic-editor', 'aria-labelledby': this.fieldId('instr-h'), 'data-testid': 'instruction-editor' })
+    const list = h('ol', { className: 'logic-rules' })
+    const add = h('button', { type: 'button', className: 'secondary', 'data-testid': 'add-assignment', disabled: ro }, 'Add assignment')
+    add.hidden = ro
+    add.addEventListener('click', () => {
+      const assignment = newAssignment()
+      edit(() => listIn(data, 'assignments').push([assignment]))
+      list.querySelector<HTMLElement>(`[data-key="variable-${String(assignment.get('id'))}"]`)?.focus()
+    })
+    section.append(h('h3', { id: this.fieldId('instr-h') }, 'Assignments'), list, add)
+    this.element.append(section)
+    let stop: () => void = () => {}
+    const mount = (): void => {
+      stop()
+      const assignments = data.get('assignments')
+      if (!(assignments instanceof Y.Array)) {
+        list.replaceChildren(h('li', { className: 'muted' }, 'No assignments yet.'))
+        stop = () => {}
+        return
+      }
+      stop = bindList(list, assignments as Y.Array<Y.Map<unknown>>, (a, i) => this.assignmentLike(a, `Assignment ${i + 1}`, ASSIGNMENT_OPERATORS, VALUELESS_ASSIGNMENT,
+        () => edit(() => removeById(listIn(data, 'assignments'), String(a.get('id'))))), () => h('li', { className: 'muted' }, 'No assignments yet.'))
+    }
+    mount()
+    const observer = (event: Y.YMapEvent<unknown>): void => { if (event.keysChanged.has('assignments')) mount() }
+    data.observe(observer)
+    this.cleanups.push(() => { data.unobserve(observer); stop() })
   }
 
   private clear (): void {

@@ -3,6 +3,7 @@
  * GET /api/v1/ops/rooms, refreshed every few seconds.
  */
 import { errorPanel, h, skeleton } from './ui'
+import { errorOf } from './api'
 
 const REFRESH_MS = 3000
 
@@ -52,7 +53,11 @@ export class OpsPage {
       })
       if (!response.ok) {
         let detail = ''
-        try { detail = String(((await response.json()) as { error?: unknown }).error ?? '') } catch { /* not JSON */ }
+        // Both error shapes: {"error": "message"} and {"error": {"code", "message"}} (api.ts).
+        try {
+          const message = errorOf(await response.json(), response.status).message
+          if (message !== `HTTP ${response.status}`) detail = message
+        } catch { /* not JSON */ }
         throw new Error(ERRORS[response.status] ?? `The server answered ${response.status}${detail ? `: ${detail}` : ''}.`)
       }
       this.show(await response.json() as OpsView)

@@ -267,13 +267,13 @@ export function nodeSummary (type: NodeType | null, data: Y.Map<unknown> | null)
   switch (type) {
     case 'dialogue': return plainText(data.get('text'))
     case 'hub': case 'exit': return plainText(data.get('label'))
-    case 'instruction': return plainText(data.get('description'))
+    case 'instruction': return plainText(data.get('description')) || assignmentsSummary(data)
     case 'annotation': return plainText(data.get('text'))
     case 'jump': {
       const target = data.get('targetHubId')
       return typeof target === 'string' ? `→ ${target}` : ''
     }
-    case 'condition': return data.get('switchMode') === true ? 'switch' : 'if / else'
+    case 'condition': return conditionSummary(data) || (data.get('switchMode') === true ? 'switch' : 'if / else')
     case 'subflow': {
       const ref = data.get('referencedFlowId')
       return typeof ref === 'string' ? `flow ${ref}` : ''
@@ -371,9 +371,90 @@ export function removeResponse (roots: FlowRoots, nodeId: string, responseId: st
   }
 }
 
+// -- conditions and instructions (domain.md §1.7, docs/documents.md "Node types") -------------
+
+export const CONDITION_OPERATORS: Array<[string, string]> = [
+  ['equals', 'equals'], ['not_equals', 'does not equal'],
+  ['greater_than', '>'], ['greater_than_or_equal', '≥'], ['less_than', '<'], ['less_than_or_equal', '≤'],
+  ['contains', 'contains'], ['not_contains', 'does not contain'], ['starts_with', 'starts with'], ['ends_with', 'ends with'],
+  ['before', 'is before'], ['after', 'is after'],
+  ['is_true', 'is true'], ['is_false', 'is false'], ['is_nil', 'is not set'], ['is_empty', 'is empty']
+]
+export const VALUELESS_CONDITION = new Set(['is_true', 'is_false', 'is_nil', 'is_empty'])
+
+export const ASSIGNMENT_OPERATORS: Array<[string, string]> = [
+  ['set', 'set to'], ['add', 'add'], ['subtract', 'subtract'], ['set_if_unset', 'set if unset'],
+  ['set_true', 'set true'], ['set_false', 'set false'], ['toggle', 'toggle'], ['clear', 'clear']
+]
+export const VALUELESS_ASSIGNMENT = new Set(['set_true', 'set_false', 'toggle', 'clear'])
+
+/** A condition rule: `{id, sheet, variable, operator, value, label}`. */
+export function newRule (): Y.Map<unknown> {
+  return mapOf({ id: newId('rule_'), sheet: '', variable: '', operator: 'equals', value: '', label: null })
+}
+
+/** A condition block (HEAD shape): `{id, type: "block", logic, label, rules}`. */
+export function newConditionBlock (label: string): Y.Map<unknown> {
+  const rules = new Y.Array<Y.Map<unknown>>()
+  rules.push([newRule()])
+  return mapOf({ id: newId('block_'), type: 'block', logic: 'all', label, rules })
+}
+
+/** An instruction assignment: `{id, sheet, variable, operator, value, valueType, valueSheet}`. */
+export function newAssignment (): Y.Map<unknown> {
+  return mapOf({ id: newId('assign_'), sheet: '', variable: '', operator: 'set', value: '', valueType: 'literal', valueSheet: null })
+}
+
+/** A node's condition map (created when a peer left it missing or flat). */
+export function conditionOf (data: Y.Map<unknown>): Y.Map<unknown> {
+  const condition = data.get('condition')
+  if (condition instanceof Y.Map) return condition
+  const fresh = mapOf({ logic: 'all', blocks: new Y.Array() })
+  data.set('condition', fresh)
+  return fresh
+}
+
+function ref (sheet: unknown, variable: unknown): string {
+  const parts = [sheet, variable].filter((p): p is string => typeof p === 'string' && p !== '')
+  return parts.length > 0 ? parts.join('.') : '?'
+}
+
+const SHORT_OPS: Record<string, string> = {
+  equals: '=', not_equals: '≠', greater_than: '>', greater_than_or_equal: '≥', less_than: '<', less_than_or_equal: '≤',
+  add: '+=', subtract: '-=', set: '=', set_if_unset: '?='
+}
+
+/** "mc.health > 3 and mc.brave is true", for the canvas and the node list. */
+export function conditionSummary (data: Y.Map<unknown>): string {
+  const condition = data.get('condition')
+  if (!(condition instanceof Y.Map)) return ''
+  const blocks = mapsOf(condition.get('blocks'))
+  const rules = mapsOf(condition.get('rules')) // pages-era {logic, rules}
+  const texts = (rs: Array<Y.Map<unknown>>): string[] => rs.map((r) => {
+    const op = String(r.get('operator') ?? '')
+    const value = VALUELESS_CONDITION.has(op) ? '' : ` ${String(r.get('value') ?? '')}`
+    return `${ref(r.get('sheet'), r.get('variable'))} ${SHORT_OPS[op] ?? op.replace(/_/g, ' ')}${value}`
+  })
+  const join = (logic: unknown): string => logic === 'any' ? ' or ' : ' and '
+  const parts = blocks.length > 0
+    ? blocks.map((b) => texts(mapsOf(b.get('rules'))).join(join(b.get('logic'))))
+    : texts(rules)
+  return parts.filter((p) => p !== '').join(join(condition.get('logic')))
+}
+
+export function assignmentsSummary (data: Y.Map<unknown>): string {
+  return mapsOf(data.get('assignments')).map((a) => {
+    const op = String(a.get('operator') ?? '')
+    const value = VALUELESS_ASSIGNMENT.has(op) ? '' : ` ${String(a.get('value') ?? '')}`
+    return `${ref(a.get('sheet'), a.get('variable'))} ${SHORT_OPS[op] ?? op.replace(/_/g, ' ')}${value}`
+  }).join('; ')
+}
+
 // -- page document -----------------------------------------------------------------------------
 
-export const BLOCK_TYPES = ['text', 'rich_text', 'number', 'select', 'multi_select', 'date', 'boolean'] as const
+export const BLOCK_TYPES = [
+  'text', 'rich_text', 'number', 'select', 'multi_select', 'date', 'boolean', 'reference', 'table', 'gallery'
+] as const
 export type BlockType = typeof BLOCK_TYPES[number]
 export const BLOCK_LABELS: Record<BlockType, string> = {
   text: 'Text',
@@ -382,7 +463,69 @@ export const BLOCK_LABELS: Record<BlockType, string> = {
   select: 'Select',
   multi_select: 'Multi-select',
   date: 'Date',
-  boolean: 'Yes / no'
+  boolean: 'Yes / no',
+  reference: 'Reference',
+  table: 'Table',
+  gallery: 'Gallery'
+}
+
+/** Reference targets as crdt/views/blocks.py names them: pages are "sheet" (config.allowedTypes). */
+export type ReferenceType = 'sheet' | 'flow'
+export const REFERENCE_TREE_KIND: Record<ReferenceType, TreeKind> = { sheet: 'pages', flow: 'flows' }
+
+/** Table column types we edit (crdt/views/blocks.py COLUMN_TYPES has more; those show read-only). */
+export const COLUMN_TYPES = ['text', 'number', 'boolean', 'date'] as const
+export type ColumnType = typeof COLUMN_TYPES[number]
+export const COLUMN_LABELS: Record<ColumnType, string> = { text: 'Text', number: 'Number', boolean: 'Yes / no', date: 'Date' }
+
+/** A variable-style slug, as crdt/views/blocks.py `slugify`: lowercase, `_` between words, `.` kept. */
+export function slugify (name: string): string {
+  const slug = name.toLowerCase().replace(/[^a-z0-9.]+/g, '_').replace(/^[_.]+|[_.]+$/g, '')
+  return slug === '' ? 'column' : slug
+}
+
+function mapOf (fields: Record<string, unknown>): Y.Map<unknown> {
+  const map = new Y.Map<unknown>()
+  for (const [key, value] of Object.entries(fields)) map.set(key, value)
+  return map
+}
+
+/** Y.Maps of a Y.Array (anything else a peer may have written is skipped). */
+export function mapsOf (value: unknown): Array<Y.Map<unknown>> {
+  return value instanceof Y.Array ? value.toArray().filter((m): m is Y.Map<unknown> => m instanceof Y.Map) : []
+}
+
+/** `value[name]` as a Y.Array, created when a peer left it missing. */
+export function listIn (value: Y.Map<unknown>, name: string): Y.Array<Y.Map<unknown>> {
+  const list = value.get(name)
+  if (list instanceof Y.Array) return list as Y.Array<Y.Map<unknown>>
+  const fresh = new Y.Array<Y.Map<unknown>>()
+  value.set(name, fresh)
+  return fresh
+}
+
+/** A table column (docs/documents.md "Page document"); its slug keys the row cells. */
+export function newTableColumn (name: string, type: ColumnType, taken: string[]): Y.Map<unknown> {
+  let slug = slugify(name)
+  for (let n = 2; taken.includes(slug); n++) slug = `${slugify(name)}_${n}`
+  return mapOf({ id: newId('col_'), name, slug, type, isConstant: false, required: false, config: new Y.Map() })
+}
+
+export function newTableRow (name: string): Y.Map<unknown> {
+  return mapOf({ id: newId('row_'), name, slug: slugify(name), cells: new Y.Map() })
+}
+
+export function newGalleryImage (): Y.Map<unknown> {
+  return mapOf({ id: newId('img_'), assetId: '', label: '', description: '' })
+}
+
+/** Remove the entry with this id from a list (every copy: concurrent inserts may duplicate). */
+export function removeById (list: Y.Array<any>, id: string): void {
+  const items = list.toArray()
+  for (let i = items.length - 1; i >= 0; i--) {
+    const item = items[i]
+    if (item instanceof Y.Map && item.get('id') === id) list.delete(i, 1)
+  }
 }
 
 export interface PageRoots {
@@ -435,6 +578,22 @@ export function newBlock (type: BlockType, label: string): Y.Map<unknown> {
     case 'boolean':
       config.set('mode', 'two_state')
       value.set('content', null)
+      break
+    case 'reference': {
+      const allowed = new Y.Array<string>()
+      allowed.push(['sheet', 'flow'])
+      config.set('allowedTypes', allowed)
+      value.set('targetType', null)
+      value.set('targetId', null)
+      break
+    }
+    case 'table':
+      config.set('collapsed', false)
+      value.set('columns', new Y.Array())
+      value.set('rows', new Y.Array())
+      break
+    case 'gallery':
+      value.set('images', new Y.Array())
       break
   }
   block.set('type', type)

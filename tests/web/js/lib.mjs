@@ -67,6 +67,7 @@ export async function openPage (browser, { viewport = { width: 1280, height: 800
 
 export async function shot (page, name) {
   mkdirSync(SCREENSHOTS, { recursive: true })
+  await page.evaluate(() => document.getElementById('toasts')?.replaceChildren()) // transient notices
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) })
 }
 
@@ -120,4 +121,28 @@ export async function scenario (body) {
     await browser.close()
     lines.close()
   }
+}
+
+const AXE = join(ROOT, 'tests', 'web', 'node_modules', 'axe-core', 'axe.min.js')
+
+/** axe-core on the page as it is: serious or critical WCAG 2 A/AA violations, named by view. */
+export async function audit (page, view) {
+  await page.addScriptTag({ path: AXE })
+  const violations = await page.evaluate(async () => {
+    const result = await window.axe.run(document, { runOnly: ['wcag2a', 'wcag2aa'] })
+    return result.violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => `${v.id}: ${v.nodes.slice(0, 3).map((n) => n.target.join(' ')).join(' | ')}`)
+  })
+  return violations.map((v) => `${view}: ${v}`)
+}
+
+/** The doc of the open view as JSON (Y types to plain values). */
+export async function docJson (page) {
+  return page.evaluate(() => {
+    const { session } = window.__storyarn
+    const out = {}
+    for (const [name, type] of session.doc.share) out[name] = type.toJSON()
+    return out
+  })
 }
