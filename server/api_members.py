@@ -1,9 +1,10 @@
-"""REST routes for project owners: memberships and the audit log.
+"""REST routes for project owners: memberships and the audit log; and `me` for every member.
 
-GET    /api/v1/projects/{project_id}/members
-PUT    /api/v1/projects/{project_id}/members/{user_id}   {"role": "owner|editor|viewer"}
+GET    /api/v1/projects/{project_id}/members                    (owners; paginated)
+PUT    /api/v1/projects/{project_id}/members/{user_id}          {"role": "owner|editor|viewer"}
 DELETE /api/v1/projects/{project_id}/members/{user_id}
-GET    /api/v1/projects/{project_id}/audit?limit=100&before=ID
+GET    /api/v1/projects/{project_id}/audit?limit=&cursor=       (owners; newest first)
+GET    /api/v1/projects/{project_id}/me                         (any role: who am I, which role)
 
 Every change is audited with the owner and their address, may not leave the project without an
 owner (409), and is announced so that every instance re-checks the member's open sockets.
@@ -11,85 +12,67 @@ owner (409), and is announced so that every instance re-checks the member's open
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
-from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
 
 from persistence.audit import AuditEntry, AuditLog
-from persistence.identity import (
-    Actor,
-    IdentityStore,
-    LastOwner,
-    ProjectRole,
-    UnknownProject,
-    valid_project_id,
-    valid_user_id,
-)
-from persistence.store import StoreError
-from server.auth import Authenticator, Principal, Role
-from server.http_auth import HttpError, authenticate
+from persistence.identity import Actor, IdentityStore, ProjectRole
+from server.api_models import page_of, ref
+from server.api_pagination import PageQuery, decode_cursor, page_body, paginate
+from server.api_registry import Api, Auth, Call, Endpoint
+from server.api_schema import invalid
+from server.http_auth import HttpError
 
-Handler = Callable[[Request], Awaitable[Response]]
 Announce = Callable[[str, str | None], Awaitable[None]]
-_MAX_PAGE = 500
 
 
-def member_routes(
-    identity: IdentityStore, audit: AuditLog, authenticator: Authenticator, announce: Announce
-) -> list[BaseRoute]:
-    def guarded(handler: Handler) -> Handler:
-        async def run(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except HttpError as exc:
-                return exc.response()
-            except LastOwner as exc:
-                return JSONResponse({"error": str(exc)}, status_code=409)
-            except UnknownProject:
-                return JSONResponse({"error": "no such project"}, status_code=404)
-            except StoreError:
-                return JSONResponse({"error": "storage unavailable"}, status_code=503)
+@dataclass(frozen=True, slots=True)
+class SetRole:
+    """The member's new role."""
 
-        return run
+    role: Literal["owner", "editor", "viewer"]
 
-    async def owner(request: Request) -> tuple[str, Principal]:
-        project_id = request.path_params["project_id"]
-        if not valid_project_id(project_id):
-            raise HttpError(404, "no such project")
-        principal = await authenticate(request, authenticator, project_id, write=False)
-        if principal.role is not Role.OWNER:
-            raise HttpError(403, "project owners only")
-        return project_id, principal
 
-    def actor(request: Request, principal: Principal) -> Actor:
-        client = request.client
-        return Actor(principal.user_id, None if client is None else client.host)
+def register_me(api: Api) -> None:
+    """`me` needs no database: the web app asks it to choose viewer mode in every set-up."""
 
-    def member_id(request: Request) -> str:
-        user_id: str = request.path_params["user_id"]
-        if not valid_user_id(user_id):
-            raise HttpError(404, "no such member")
-        return user_id
+    async def me(call: Call) -> Response:
+        return JSONResponse({"user_id": call.user_id, "role": call.principal.role.value})
 
-    async def list_members(request: Request) -> Response:
-        project_id, _ = await owner(request)
-        members = await identity.members(project_id)
+    api.add(
+        Endpoint(
+            "GET",
+            "/api/v1/projects/{project_id}/me",
+            me,
+            Auth.READ,
+            "The caller's user id and role in the project",
+            "members",
+            response=ref("Me"),
+        )
+    )
+
+
+def register(api: Api, identity: IdentityStore, audit: AuditLog, announce: Announce) -> None:
+    def actor(call: Call) -> Actor:
+        return Actor(call.user_id, call.client_address)
+
+    async def list_members(call: Call) -> Response:
+        members = await identity.members(call.project_id)
+        page, more = paginate(members, lambda m: (m.user_id,), call.query)
         return JSONResponse(
-            {"members": [{"user_id": m.user_id, "role": m.role.value} for m in members]}
+            page_body([{"user_id": m.user_id, "role": m.role.value} for m in page], more)
         )
 
-    async def set_member(request: Request) -> Response:
-        project_id, principal = await owner(request)
-        user_id = member_id(request)
-        role = await _role(request)
+    async def set_member(call: Call) -> Response:
+        user_id = call.path["user_id"]
+        role = ProjectRole(call.body.role)
         previous = await identity.set_member(
-            project_id, user_id, role, actor=actor(request, principal), keep_an_owner=True
+            call.project_id, user_id, role, actor=actor(call), keep_an_owner=True
         )
-        await announce(user_id, project_id)
+        await announce(user_id, call.project_id)
         return JSONResponse(
             {
                 "member": {"user_id": user_id, "role": role.value},
@@ -97,54 +80,79 @@ def member_routes(
             }
         )
 
-    async def remove_member(request: Request) -> Response:
-        project_id, principal = await owner(request)
-        user_id = member_id(request)
+    async def remove_member(call: Call) -> Response:
+        user_id = call.path["user_id"]
         previous = await identity.remove_member(
-            project_id, user_id, actor=actor(request, principal), keep_an_owner=True
+            call.project_id, user_id, actor=actor(call), keep_an_owner=True
         )
         if previous is None:
             raise HttpError(404, "no such member")
-        await announce(user_id, project_id)
+        await announce(user_id, call.project_id)
         return Response(status_code=204)
 
-    async def read_audit(request: Request) -> Response:
-        project_id, _ = await owner(request)
-        limit = _int_param(request, "limit", 100)
-        before = _int_param(request, "before", None)
+    async def read_audit(call: Call) -> Response:
+        query: PageQuery = call.query
+        after = decode_cursor(query.cursor)
+        if after is not None and (len(after) != 1 or not isinstance(after[0], int)):
+            raise invalid("cursor", "is not a next_cursor of this list")
+        # One more than asked: whether it comes back says if there is a next page.
         entries = await audit.for_project(
-            project_id, limit=max(1, min(limit or 100, _MAX_PAGE)), before_id=before
+            call.project_id, limit=query.limit + 1, before_id=None if after is None else after[0]
         )
-        return JSONResponse({"entries": [_entry(e) for e in entries]})
+        page = entries[: query.limit]
+        more = (page[-1].id,) if len(entries) > query.limit else None
+        return JSONResponse(page_body([_entry(e) for e in page], more))
 
     prefix = "/api/v1/projects/{project_id}"
-    return [
-        Route(f"{prefix}/members", guarded(list_members), methods=["GET"]),
-        Route(f"{prefix}/members/{{user_id}}", guarded(set_member), methods=["PUT"]),
-        Route(f"{prefix}/members/{{user_id}}", guarded(remove_member), methods=["DELETE"]),
-        Route(f"{prefix}/audit", guarded(read_audit), methods=["GET"]),
-    ]
-
-
-async def _role(request: Request) -> ProjectRole:
-    try:
-        payload: Any = json.loads(await request.body())
-    except ValueError as exc:
-        raise HttpError(400, "the body must be JSON") from exc
-    role = payload.get("role") if isinstance(payload, dict) else None
-    if role not in {r.value for r in ProjectRole}:
-        raise HttpError(400, "role must be owner, editor or viewer")
-    return ProjectRole(role)
-
-
-def _int_param(request: Request, name: str, default: int | None) -> int | None:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise HttpError(400, f"{name} must be an integer") from exc
+    api.add(
+        Endpoint(
+            "GET",
+            f"{prefix}/members",
+            list_members,
+            Auth.OWNER,
+            "List the project's direct members, by user id",
+            "members",
+            response=page_of("Member"),
+            query=PageQuery,
+        )
+    )
+    api.add(
+        Endpoint(
+            "PUT",
+            f"{prefix}/members/{{user_id}}",
+            set_member,
+            Auth.OWNER,
+            "Give a user a role in the project",
+            "members",
+            response=ref("MemberChange"),
+            body=SetRole,
+            errors=(409,),
+        )
+    )
+    api.add(
+        Endpoint(
+            "DELETE",
+            f"{prefix}/members/{{user_id}}",
+            remove_member,
+            Auth.OWNER,
+            "Remove a user's direct membership",
+            "members",
+            status=204,
+            errors=(409,),
+        )
+    )
+    api.add(
+        Endpoint(
+            "GET",
+            f"{prefix}/audit",
+            read_audit,
+            Auth.OWNER,
+            "The project's audit log, newest first",
+            "members",
+            response=page_of("AuditEntry"),
+            query=PageQuery,
+        )
+    )
 
 
 def _entry(entry: AuditEntry) -> dict[str, Any]:

@@ -1,52 +1,62 @@
-"""Operators' view of the cluster: GET /api/v1/ops/rooms (admins only).
+"""Operators' view of the cluster: GET /api/v1/ops/rooms and POST /api/v1/ops/rooms/unload.
 
-Every live instance heartbeats its rooms and connection counts (server/redis_fanout.py); this
-route reads those heartbeats, so it shows the whole cluster from any instance.
+Operators are STORYARN_ADMIN_USERS (in development, anyone with a valid token). Every live
+instance heartbeats its rooms and connection counts (server/redis_fanout.py); the list reads
+those heartbeats, so it shows the whole cluster from any instance.
 """
 
 from __future__ import annotations
 
-from starlette.requests import Request
+from dataclasses import dataclass, field
+
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
 
 from server import __version__
-from server.auth import Authenticator
+from server.api_models import obj
+from server.api_registry import Api, Auth, Call, Endpoint
+from server.api_schema import rule
 from server.fanout import Signal
-from server.http_auth import HttpError, authenticate
 from server.rooms import RoomManager
-from server.settings import Settings
+
+_COUNTS = {"type": "object", "additionalProperties": {"type": "integer"}}
+CLUSTER = obj(
+    {
+        "version": {"type": "string"},
+        "instances": {
+            "type": "object",
+            "additionalProperties": obj(
+                {"rooms": {"type": "integer"}, "connections": {"type": "integer"}}
+            ),
+        },
+        "rooms": {
+            "type": "array",
+            "items": obj(
+                {
+                    "room": {"type": "string"},
+                    "connections": {"type": "integer"},
+                    "instances": _COUNTS,
+                }
+            ),
+        },
+    }
+)
 
 
-def ops_routes(
-    settings: Settings, rooms: RoomManager, authenticator: Authenticator
-) -> list[BaseRoute]:
-    async def operator(request: Request) -> None:
-        principal = await authenticate(request, authenticator, "", write=False)
-        if principal.user_id not in settings.admins and not settings.is_development:
-            raise HttpError(403, "operators only")
+@dataclass(frozen=True, slots=True)
+class Unload:
+    """The room to unload on every instance, by its sync path."""
 
-    async def unload_room(request: Request) -> Response:
+    room: str = field(metadata=rule(pattern=r"^projects/", max_length=200))
+
+
+def register(api: Api, rooms: RoomManager) -> None:
+    async def unload_room(call: Call) -> Response:
         """Every instance commits, snapshots and closes the room's clients (1012)."""
-        try:
-            await operator(request)
-            try:
-                body = await request.json()
-            except ValueError as exc:
-                raise HttpError(400, "the body must be JSON") from exc
-            room = body.get("room") if isinstance(body, dict) else None
-            if not isinstance(room, str) or not room.startswith("projects/"):
-                raise HttpError(400, 'give {"room": "projects/..."}')
-        except HttpError as exc:
-            return exc.response()
+        room = call.body.room
         await rooms.fanout.signal(Signal("unload", {"room": room}))
         return JSONResponse({"room": room, "status": "unloading"}, status_code=202)
 
-    async def cluster_rooms(request: Request) -> Response:
-        try:
-            await operator(request)
-        except HttpError as exc:
-            return exc.response()
+    async def cluster_rooms(call: Call) -> Response:
         view = await rooms.fanout.cluster()
         by_room: dict[str, dict[str, int]] = {}
         for instance, summaries in view.items():
@@ -73,7 +83,27 @@ def ops_routes(
             }
         )
 
-    return [
-        Route("/api/v1/ops/rooms", cluster_rooms, methods=["GET"]),
-        Route("/api/v1/ops/rooms/unload", unload_room, methods=["POST"]),
-    ]
+    api.add(
+        Endpoint(
+            "GET",
+            "/api/v1/ops/rooms",
+            cluster_rooms,
+            Auth.OPERATOR,
+            "Rooms and connections on every live instance",
+            "ops",
+            response=CLUSTER,
+        )
+    )
+    api.add(
+        Endpoint(
+            "POST",
+            "/api/v1/ops/rooms/unload",
+            unload_room,
+            Auth.OPERATOR,
+            "Commit, snapshot and close one room on every instance",
+            "ops",
+            status=202,
+            response=obj({"room": {"type": "string"}, "status": {"type": "string"}}),
+            body=Unload,
+        )
+    )

@@ -3,29 +3,29 @@
 /api/v1/projects/{project_id}/{flows|pages}/{doc_id}/versions[...] and
 /api/v1/projects/{project_id}/tree/versions[...]. Viewers may read; editors and owners may save
 and restore. A restore is written as forward edits on the live document (crdt/restore.py).
+Lists are paginated (server/api_pagination.py).
 """
 
 from __future__ import annotations
 
-import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import structlog
 from pycrdt import Doc
-from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route
 
 from crdt.schema import DocKey, DocKind
 from crdt.views import flow_to_json, page_to_json, tree_to_json
 from persistence.audit import AuditAction, AuditEvent, AuditLog
 from persistence.store import StoreError, VersionInfo, VersionKind
-from server.auth import Authenticator
-from server.http_auth import HttpError, authenticate
-from server.room import RoomUnavailable
-from server.rooms import DocumentNotFound, RoomManager
-from server.sync_endpoint import valid_id
+from server.api_models import page_of, ref
+from server.api_pagination import PageQuery, page_body, paginate
+from server.api_registry import Api, Auth, Call, Endpoint
+from server.api_schema import rule
+from server.http_auth import HttpError
+from server.rooms import RoomManager
 
 _TO_JSON: dict[DocKind, Callable[[Doc[Any]], dict[str, Any]]] = {
     DocKind.FLOW: flow_to_json,
@@ -36,19 +36,10 @@ _MAX_NAME = 200
 log = structlog.get_logger(__name__)
 
 
-def _key(request: Request) -> DocKey:
-    params = request.path_params
-    project_id = params["project_id"]
-    kind = params.get("kind", DocKind.TREE.value)
-    doc_id = params.get("doc_id", "")
-    # /{kind}/{doc_id} names a flow or a page; the tree has its own route.
-    if "kind" in params and (
-        kind not in (DocKind.FLOW.value, DocKind.PAGE.value) or not valid_id(doc_id)
-    ):
-        raise HttpError(404, "no such document")
-    if not valid_id(project_id):
-        raise HttpError(404, "no such document")
-    return DocKey(project_id, DocKind(kind), doc_id)
+def _key(call: Call) -> DocKey:
+    # /{kind}/{doc_id} names a flow or a page (checked by the registry); the tree has no id.
+    kind = call.path.get("kind", DocKind.TREE.value)
+    return DocKey(call.project_id, DocKind(kind), call.path.get("doc_id", ""))
 
 
 def _info(info: VersionInfo) -> dict[str, Any]:
@@ -62,118 +53,118 @@ def _info(info: VersionInfo) -> dict[str, Any]:
     }
 
 
-Handler = Callable[[Request], Awaitable[Response]]
+@dataclass(frozen=True, slots=True)
+class SaveVersion:
+    """What to call the new version (optional)."""
+
+    name: str | None = field(default=None, metadata=rule(min_length=1, max_length=_MAX_NAME))
 
 
-def version_routes(
-    rooms: RoomManager, authenticator: Authenticator, audit: AuditLog | None = None
-) -> list[BaseRoute]:
-    def guarded(handler: Handler) -> Handler:
-        async def run(request: Request) -> Response:
-            try:
-                return await handler(request)
-            except HttpError as exc:
-                return exc.response()
-            except DocumentNotFound:
-                return JSONResponse({"error": "no such document"}, status_code=404)
-            except (StoreError, RoomUnavailable):
-                return JSONResponse({"error": "storage unavailable"}, status_code=503)
-
-        return run
-
-    async def list_versions(request: Request) -> Response:
-        key = _key(request)
-        await authenticate(request, authenticator, key.project_id, write=False)
+def register(api: Api, rooms: RoomManager, audit: AuditLog | None = None) -> None:
+    async def list_versions(call: Call) -> Response:
+        key = _key(call)
         versions = await rooms.store.list_versions(key)
-        return JSONResponse({"versions": [_info(v) for v in versions]})
+        page, more = paginate(versions, lambda v: (-v.id,), call.query)
+        return JSONResponse(page_body([_info(v) for v in page], more))
 
-    async def save_version(request: Request) -> Response:
-        key = _key(request)
-        principal = await authenticate(request, authenticator, key.project_id, write=True)
-        name = await _name(request)
+    async def save_version(call: Call) -> Response:
+        key = _key(call)
         async with rooms.holding(key) as room:
             version_id = await room.save_version(
-                kind=VersionKind.NAMED, name=name, author_id=principal.user_id
+                kind=VersionKind.NAMED, name=call.body.name, author_id=call.user_id
             )
             stored = await rooms.store.get_version(key, version_id)
         if stored is None:  # pragma: no cover - just written
             raise HttpError(503, "version vanished")
         return JSONResponse({"version": _info(stored.info)}, status_code=201)
 
-    async def get_version(request: Request) -> Response:
-        key = _key(request)
-        await authenticate(request, authenticator, key.project_id, write=False)
-        stored = await rooms.store.get_version(key, _version_id(request))
+    async def get_version(call: Call) -> Response:
+        key = _key(call)
+        stored = await rooms.store.get_version(key, call.path["version_id"])
         if stored is None:
             raise HttpError(404, "no such version")
         doc: Doc[Any] = Doc()
         doc.apply_update(stored.state)
         return JSONResponse({"version": _info(stored.info), "document": _TO_JSON[key.kind](doc)})
 
-    async def restore_version(request: Request) -> Response:
-        key = _key(request)
-        principal = await authenticate(request, authenticator, key.project_id, write=True)
+    async def restore_version(call: Call) -> Response:
+        key = _key(call)
+        version_id: int = call.path["version_id"]
         async with rooms.holding(key) as room:
-            restored = await room.restore_version(_version_id(request), author_id=principal.user_id)
+            restored = await room.restore_version(version_id, author_id=call.user_id)
             if restored is None:
                 raise HttpError(404, "no such version")
             stored = await rooms.store.get_version(key, restored)
         if stored is None:  # pragma: no cover - just written
             raise HttpError(503, "version vanished")
         if audit is not None:
-            await _audit_restore(audit, request, key, principal.user_id, restored)
+            await _audit_restore(audit, call, key, version_id, restored)
         return JSONResponse({"version": _info(stored.info)})
 
-    routes: list[BaseRoute] = []
-    for prefix in (
-        "/api/v1/projects/{project_id}/{kind}/{doc_id}",
-        "/api/v1/projects/{project_id}/tree",
+    for prefix, what in (
+        ("/api/v1/projects/{project_id}/{kind}/{doc_id}", "a flow's or page's"),
+        ("/api/v1/projects/{project_id}/tree", "the project tree's"),
     ):
-        routes += [
-            Route(f"{prefix}/versions", guarded(list_versions), methods=["GET"]),
-            Route(f"{prefix}/versions", guarded(save_version), methods=["POST"]),
-            Route(f"{prefix}/versions/{{version_id:int}}", guarded(get_version), methods=["GET"]),
-            Route(
-                f"{prefix}/versions/{{version_id:int}}/restore",
-                guarded(restore_version),
-                methods=["POST"],
-            ),
-        ]
-    return routes
-
-
-def _version_id(request: Request) -> int:
-    value: int = request.path_params["version_id"]
-    return value
-
-
-async def _name(request: Request) -> str | None:
-    body = await request.body()
-    if not body:
-        return None
-    try:
-        payload = json.loads(body)
-    except ValueError as exc:
-        raise HttpError(400, "the body must be JSON") from exc
-    if not isinstance(payload, dict):
-        raise HttpError(400, "the body must be a JSON object")
-    name = payload.get("name")
-    if name is not None and (not isinstance(name, str) or not 0 < len(name) <= _MAX_NAME):
-        raise HttpError(400, f"name must be a string of 1 to {_MAX_NAME} characters")
-    return name
+        api.add(
+            Endpoint(
+                "GET",
+                f"{prefix}/versions",
+                list_versions,
+                Auth.READ,
+                f"List {what} versions, newest first",
+                "versions",
+                response=page_of("Version"),
+                query=PageQuery,
+            )
+        )
+        api.add(
+            Endpoint(
+                "POST",
+                f"{prefix}/versions",
+                save_version,
+                Auth.WRITE,
+                f"Save {what} committed state as a named version",
+                "versions",
+                status=201,
+                response=ref("VersionResult"),
+                body=SaveVersion,
+                body_optional=True,
+            )
+        )
+        api.add(
+            Endpoint(
+                "GET",
+                f"{prefix}/versions/{{version_id}}",
+                get_version,
+                Auth.READ,
+                f"Fetch one of {what} versions with its content as JSON",
+                "versions",
+                response=ref("VersionWithDocument"),
+            )
+        )
+        api.add(
+            Endpoint(
+                "POST",
+                f"{prefix}/versions/{{version_id}}/restore",
+                restore_version,
+                Auth.WRITE,
+                f"Restore one of {what} versions as forward edits on the live document",
+                "versions",
+                response=ref("VersionResult"),
+            )
+        )
 
 
 async def _audit_restore(
-    audit: AuditLog, request: Request, key: DocKey, user_id: str, restored: int
+    audit: AuditLog, call: Call, key: DocKey, version_id: int, restored: int
 ) -> None:
-    client = request.client
     event = AuditEvent(
-        actor=user_id,
+        actor=call.user_id,
         action=AuditAction.VERSION_RESTORE,
-        target=f"{key.name}@{_version_id(request)}",
+        target=f"{key.name}@{version_id}",
         project_id=key.project_id,
         detail=f"recorded_as={restored}",
-        client_address=None if client is None else client.host,
+        client_address=call.client_address,
     )
     try:
         await audit.record(event)
