@@ -57,10 +57,18 @@ class Reader:
         return b
 
     def varuint(self) -> int:
-        data, pos, end = self.data, self.pos, len(self.data)
-        value = 0
-        shift = 0
-        for _ in range(_MAX_VARUINT_BYTES):
+        data, pos = self.data, self.pos
+        if pos >= len(data):
+            raise ProtocolError("truncated varuint")
+        b = data[pos]
+        pos += 1
+        if b < 0x80:  # most values: lengths, small clocks, type tags
+            self.pos = pos
+            return b
+        value = b & 0x7F
+        shift = 7
+        end = len(data)
+        while True:
             if pos >= end:
                 raise ProtocolError("truncated varuint")
             b = data[pos]
@@ -70,7 +78,8 @@ class Reader:
                 self.pos = pos
                 return value
             shift += 7
-        raise ProtocolError("varuint too long")
+            if shift >= 7 * _MAX_VARUINT_BYTES:
+                raise ProtocolError("varuint too long")
 
     def varint(self) -> int:
         # lib0 signed varint: first byte carries 6 bits, a sign bit and a continuation bit.

@@ -69,6 +69,7 @@ class RoomProtocol:
         max_doc_bytes: int,
         max_awareness_bytes: int,
         on_change: Callable[[], None] | None = None,
+        doc_bytes: int | None = None,
     ) -> None:
         self.doc = doc
         self.schema = schema
@@ -81,7 +82,8 @@ class RoomProtocol:
         self._full_state: tuple[int, bytes] | None = None  # (changes_observed, step-2 frame)
         self._on_change = on_change
         # An upper bound on the encoded document: reset by whoever re-encodes it (compaction).
-        self.doc_bytes = len(doc.get_update())
+        # A caller that knows it (the stored updates' size) spares a full encode here.
+        self.doc_bytes = len(doc.get_update()) if doc_bytes is None else doc_bytes
         self._subscription = doc.observe(self._observe)
 
     # -- peers ---------------------------------------------------------------------------------
@@ -176,6 +178,21 @@ class RoomProtocol:
         frame = messages.encode_sync_step2(update)
         if state_vector == EMPTY_STATE_VECTOR:
             self._full_state = (self.changes_observed, frame)
+        return frame
+
+    def cached_full_state(self) -> bytes | None:
+        """The fresh joiner's step 2, if encoded since the Doc last changed."""
+        cached = self._full_state
+        if cached is not None and cached[0] == self.changes_observed:
+            return cached[1]
+        return None
+
+    def full_state_frame(self, observed: int, state: bytes) -> bytes:
+        """Frame a full state encoded elsewhere (when `changes_observed` was `observed`) as
+        a fresh joiner's step 2; cache it if the Doc has not changed since."""
+        frame = messages.encode_sync_step2(state)
+        if observed == self.changes_observed:
+            self._full_state = (observed, frame)
         return frame
 
     def apply_client_update(self, origin: int, update: bytes) -> None:

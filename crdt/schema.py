@@ -45,14 +45,27 @@ class Schema:
 
 
 SCHEMAS: dict[DocKind, Schema] = {
-    DocKind.TREE: Schema(DocKind.TREE, {"pages": RootShape.MAP, "flows": RootShape.MAP}),
+    DocKind.TREE: Schema(
+        DocKind.TREE,
+        {"pages": RootShape.MAP, "flows": RootShape.MAP, "locales": RootShape.MAP},
+    ),
     DocKind.FLOW: Schema(
         DocKind.FLOW,
-        {"meta": RootShape.MAP, "nodes": RootShape.MAP, "connections": RootShape.MAP},
+        {
+            "meta": RootShape.MAP,
+            "nodes": RootShape.MAP,
+            "connections": RootShape.MAP,
+            "translations": RootShape.MAP,
+        },
     ),
     DocKind.PAGE: Schema(
         DocKind.PAGE,
-        {"meta": RootShape.MAP, "blocks": RootShape.MAP, "blockOrder": RootShape.SEQUENCE},
+        {
+            "meta": RootShape.MAP,
+            "blocks": RootShape.MAP,
+            "blockOrder": RootShape.SEQUENCE,
+            "translations": RootShape.MAP,
+        },
     ),
 }
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +30,30 @@ def is_sqlite(engine: AsyncEngine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
+_SQLITE_WRITE_LOCKS: weakref.WeakKeyDictionary[AsyncEngine, asyncio.Lock] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def sqlite_write_lock(engine: AsyncEngine) -> asyncio.Lock | None:
+    """The one lock every writer of this SQLite engine takes; None on Postgres.
+
+    SQLite has one writer per file. Two pooled connections of this process that both read and
+    then write deadlock on the lock upgrade (SQLITE_BUSY at once, no busy wait), so the document
+    store and the projection writer queue their writes behind this shared lock instead.
+    """
+    if not is_sqlite(engine):
+        return None
+    lock = _SQLITE_WRITE_LOCKS.get(engine)
+    if lock is None:
+        lock = _SQLITE_WRITE_LOCKS[engine] = asyncio.Lock()
+    return lock
+
+
+def create_engine(url: str, *, pool_size: int = 10, statement_timeout_ms: int = 0) -> AsyncEngine:
+    """An engine for `url`. `statement_timeout_ms` (Postgres only; 0: none) makes the server
+    cancel any statement of this engine's sessions that runs longer, so a slow query frees its
+    connection and backend instead of holding them; SQLite has no such setting."""
     url = normalise_url(url)
     if make_url(url).get_backend_name() == "sqlite":
         database = make_url(url).database
@@ -45,7 +70,12 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         pool_timeout=5,
         # Parameters are document updates: keep them out of logs and error messages.
         hide_parameters=True,
-        connect_args={"timeout": 5, "command_timeout": 30},
+        connect_args={
+            "timeout": 5,
+            "command_timeout": 30,
+            # Set once per connection at login, so no statement runs before it applies.
+            "server_settings": {"statement_timeout": str(max(0, statement_timeout_ms))},
+        },
     )
 
 

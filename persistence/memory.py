@@ -20,7 +20,7 @@ from persistence.store import (
 @dataclass
 class _Doc:
     last_seq: int = 0
-    snapshot: tuple[int, bytes] | None = None
+    snapshot: tuple[int, list[bytes]] | None = None  # pieces that apply in order
     log: list[tuple[int, bytes]] = field(default_factory=list)
     versions: list[StoredVersion] = field(default_factory=list)
 
@@ -40,7 +40,7 @@ class MemoryDocumentStore:
             return None
         snapshot = doc.snapshot if doc.snapshot is not None and doc.snapshot[0] > seq else None
         log = [(s, d) for s, d in doc.log if s > seq]
-        updates = ([] if snapshot is None else [snapshot[1]]) + [d for _, d in log]
+        updates = ([] if snapshot is None else list(snapshot[1])) + [d for _, d in log]
         last = max([seq] + [s for s, _ in log] + ([snapshot[0]] if snapshot else []))
         return StoredDocument(updates, last, len(log), sum(len(d) for _, d in log))
 
@@ -56,11 +56,11 @@ class MemoryDocumentStore:
             doc.log.append((doc.last_seq, item.update))
         return doc.last_seq
 
-    async def write_snapshot(self, key: DocKey, state: bytes, seq: int) -> None:
+    async def write_snapshot(self, key: DocKey, state: bytes | Sequence[bytes], seq: int) -> None:
         await asyncio.sleep(0)
         doc = self._docs.setdefault(key, _Doc())
         if doc.snapshot is None or doc.snapshot[0] < seq:
-            doc.snapshot = (seq, state)
+            doc.snapshot = (seq, [state] if isinstance(state, bytes) else list(state))
         covered = doc.snapshot[0]
         doc.log = [(s, d) for s, d in doc.log if s > covered]
 

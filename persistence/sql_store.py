@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, literal, select, text, union_all
+from sqlalchemy import Text, cast, delete, func, insert, literal, null, select, text, union_all
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from crdt.schema import DocKey
-from persistence.engine import is_sqlite
+from persistence.engine import sqlite_write_lock
 from persistence.models import Document, DocumentSnapshot, DocumentUpdate, DocumentVersion
 from persistence.store import (
     PendingUpdate,
@@ -44,9 +44,9 @@ class SqlDocumentStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
         self._ids: dict[DocKey, int] = {}
-        # SQLite has one writer per file; queueing our own writes here avoids its lock-upgrade
-        # deadlocks between pooled connections of this process.
-        self._write_lock = asyncio.Lock() if is_sqlite(engine) else None
+        # SQLite has one writer per file; queueing our own writes (and the projection writer's)
+        # avoids its lock-upgrade deadlocks between pooled connections of this process.
+        self._write_lock = sqlite_write_lock(engine)
         self._appends: list[_Append] = []
         self._committer: asyncio.Task[None] | None = None
 
@@ -123,16 +123,28 @@ class SqlDocumentStore:
                 .scalar_subquery()
             )
             snapshot = select(
-                DocumentSnapshot.seq, DocumentSnapshot.data, literal(0).label("part")
+                DocumentSnapshot.seq,
+                DocumentSnapshot.data,
+                literal(0).label("part"),
+                DocumentSnapshot.piece_ends,
             ).where(DocumentSnapshot.document_id == doc_id, DocumentSnapshot.seq > seq)
-            log = select(DocumentUpdate.seq, DocumentUpdate.data, literal(1).label("part")).where(
+            log = select(
+                DocumentUpdate.seq,
+                DocumentUpdate.data,
+                literal(1).label("part"),
+                cast(null(), Text).label("piece_ends"),
+            ).where(
                 DocumentUpdate.document_id == doc_id,
                 DocumentUpdate.seq > func.coalesce(snapshot_seq, 0),
                 DocumentUpdate.seq > seq,
             )
             # One statement: a concurrent compaction cannot slip between the two reads.
-            rows = (await conn.execute(union_all(snapshot, log).order_by("part", "seq"))).all()
-        updates = [bytes(row.data) for row in rows]
+            rows: Sequence[Any] = (
+                await conn.execute(union_all(snapshot, log).order_by("part", "seq"))
+            ).all()
+        updates: list[bytes] = []
+        for row in rows:
+            updates.extend(_pieces(bytes(row.data), row.piece_ends))
         log_rows = [row for row in rows if row.part == 1]
         return StoredDocument(
             updates=updates,
@@ -210,13 +222,22 @@ class SqlDocumentStore:
             await conn.execute(_INSERT_UPDATE, rows)
         return result
 
-    async def write_snapshot(self, key: DocKey, state: bytes, seq: int) -> None:
+    async def write_snapshot(self, key: DocKey, state: bytes | Sequence[bytes], seq: int) -> None:
+        piece_ends = None
+        if not isinstance(state, bytes):
+            ends, end = [], 0
+            for piece in state:
+                end += len(piece)
+                ends.append(str(end))
+            piece_ends = ",".join(ends)
+            state = b"".join(state)
         async with self._write() as conn:
             doc_id = await self._ensure(conn, key)
             values: dict[str, Any] = {
                 "document_id": doc_id,
                 "seq": seq,
                 "data": state,
+                "piece_ends": piece_ends,
                 "created_at": _now(),
             }
             dialect = postgresql if conn.dialect.name == "postgresql" else sqlite
@@ -227,6 +248,7 @@ class SqlDocumentStore:
                     set_={
                         "seq": stmt.excluded.seq,
                         "data": stmt.excluded.data,
+                        "piece_ends": stmt.excluded.piece_ends,
                         "created_at": stmt.excluded.created_at,
                     },
                     where=DocumentSnapshot.seq < stmt.excluded.seq,
@@ -362,3 +384,16 @@ def _info(row: Any) -> VersionInfo:
         author_id=row.author_id,
         created_at=created,
     )
+
+
+def _pieces(data: bytes, piece_ends: str | None) -> list[bytes]:
+    """A stored snapshot's pieces in order (one piece when it was stored whole)."""
+    if not piece_ends:
+        return [data]
+    pieces, start = [], 0
+    for end in map(int, piece_ends.split(",")):
+        pieces.append(data[start:end])
+        start = end
+    if start != len(data):
+        raise StoreUnavailable("snapshot pieces do not cover its data")
+    return pieces

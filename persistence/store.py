@@ -83,8 +83,11 @@ class DocumentStore(Protocol):
         """
         ...
 
-    async def write_snapshot(self, key: DocKey, state: bytes, seq: int) -> None:
+    async def write_snapshot(self, key: DocKey, state: bytes | Sequence[bytes], seq: int) -> None:
         """Store `state` (every update up to `seq`) and drop the log rows it covers.
+
+        `state` is one update, or pieces that apply in order (a large document cut by
+        `crdt.update_split`); `load` returns the pieces as consecutive updates.
 
         A snapshot older than the stored one is ignored, so concurrent compactions of one
         document by two instances leave the newest snapshot and a log that still holds

@@ -1,9 +1,10 @@
-"""Who may do what, assembled for the app: authenticators, limits, sessions, revocation, routes.
+"""Who may do what, assembled for the app: authenticators, limits, sessions, revocation.
 
 `build_access(settings, engine, authenticator)` picks the authenticator (a test's own, JWT with
 memberships when there is a database, the development one, or refuse-all) and wraps it in the
 rate limits of each surface; `Access.running(fanout)` is the lifespan's part (revocation signals
-and the membership-change poll). `app.py` only wires these in.
+and the membership-change poll). `app.py` only wires these in; the member routes are
+registered by `server/api.py`.
 """
 
 from __future__ import annotations
@@ -13,11 +14,9 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncEngine
-from starlette.routing import BaseRoute
 
 from persistence.audit import AuditLog
 from persistence.identity import IdentityStore
-from server.api_members import member_routes
 from server.auth import Authenticator, DevelopmentAuthenticator, RefuseAllAuthenticator
 from server.fanout import Fanout
 from server.jwt_auth import JwtAuthenticator
@@ -38,11 +37,6 @@ class Access:
     api_auth: RateLimitedAuthenticator
     sessions: SessionRegistry
     revocations: Revocations
-
-    def routes(self) -> list[BaseRoute]:
-        if self.identity is None or self.audit is None:
-            return []
-        return member_routes(self.identity, self.audit, self.api_auth, self.revocations.announce)
 
     @contextlib.asynccontextmanager
     async def running(self, fanout: Fanout) -> AsyncIterator[None]:

@@ -29,12 +29,12 @@ from persistence.sql_store import SqlDocumentStore
 from persistence.store import DocumentStore, StoreError
 from server import __version__, health
 from server.access import Access, build_access
-from server.api_ops import ops_routes
-from server.api_versions import version_routes
+from server.api import EXCEPTION_HANDLERS, api_routes, build_api
 from server.auth import Authenticator
 from server.connection import ConnectionLimits
 from server.fanout import Fanout, LocalFanout
 from server.http_security import harden
+from server.projector import Projector, running_projector
 from server.redis_fanout import RedisFanout, RedisFanoutSettings
 from server.request_context import RequestContextMiddleware
 from server.room import RoomSettings
@@ -56,6 +56,7 @@ class Services:
     rooms: RoomManager
     fanout: Fanout | None = None
     access: Access | None = None  # identity, audit, sessions (server/access.py)
+    projector: Projector | None = None  # relational projections; None without a SQL store
 
 
 def instance_id(settings: Settings) -> str:
@@ -93,6 +94,7 @@ def room_settings(settings: Settings) -> RoomSettings:
         grace_seconds=settings.room_grace_seconds,
         compact_rows=settings.compact_rows,
         compact_bytes=settings.compact_bytes,
+        split_above_bytes=settings.split_above_bytes,
         max_pending_bytes=settings.max_pending_bytes,
         retry_max_seconds=settings.commit_retry_max_seconds,
         auto_version_quiet_seconds=settings.auto_version_quiet_seconds,
@@ -126,6 +128,7 @@ def create_app(
         engine = create_engine(
             settings.database_url or sqlite_url(settings.data_dir),
             pool_size=settings.database_pool_size,
+            statement_timeout_ms=settings.db_statement_timeout_ms,
         )
         document_store = SqlDocumentStore(engine)
     else:
@@ -135,6 +138,7 @@ def create_app(
         engine = create_engine(
             settings.database_url or sqlite_url(settings.data_dir),
             pool_size=settings.database_pool_size,
+            statement_timeout_ms=settings.db_statement_timeout_ms,
         )
     access = build_access(settings, engine, authenticator)
     rooms = RoomManager(
@@ -167,6 +171,19 @@ def create_app(
             if engine is not None:
                 stack.push_async_callback(engine.dispose)
                 await _prepare_database(engine, settings)
+            if engine is not None and isinstance(document_store, SqlDocumentStore):
+                # Entered before the rooms' shutdown is pushed: their last commits are projected
+                # (a bounded drain) before the engine closes.
+                projector = await stack.enter_async_context(
+                    running_projector(
+                        engine,
+                        document_store,
+                        debounce_seconds=settings.projection_debounce_seconds,
+                        large=(rooms.loader.process_pool, settings.split_above_bytes),
+                    )
+                )
+                rooms.on_committed(projector.committed)
+                services.projector = projector
             fanout = await stack.enter_async_context(_open_fanout(settings, rooms))
             rooms.use_fanout(fanout)
             services.fanout = fanout
@@ -183,6 +200,7 @@ def create_app(
             stack.push_async_callback(rooms.shutdown)
             yield
 
+    api = build_api(settings, rooms, access, engine)
     app = Starlette(
         routes=[
             Route("/health/live", health.live),
@@ -190,15 +208,15 @@ def create_app(
             Route("/metrics", metrics_endpoint(engine)),
             WebSocketRoute("/sync/projects/{project_id}/tree", endpoint.handle),
             WebSocketRoute("/sync/projects/{project_id}/{kind}/{doc_id}", endpoint.handle),
-            *version_routes(rooms, access.api_auth, access.audit),
-            *ops_routes(settings, rooms, access.api_auth),
-            *access.routes(),
+            *api_routes(api),
             *web_routes(),  # last: /api, /sync, /health, /metrics first
         ],
         lifespan=lifespan,
         middleware=[Middleware(RequestContextMiddleware)],
+        exception_handlers=EXCEPTION_HANDLERS,
     )
     # Outside Starlette's own stack, so that even its 404s and 500s carry the headers.
     app.middleware_stack = harden(app.build_middleware_stack(), settings)
     app.state.services = services
+    app.state.api = api  # the route registry: its OpenAPI document, and tests
     return app

@@ -1,5 +1,6 @@
 """The `storyarn` command: `serve` runs the ASGI app under uvicorn; `db`, `project`, `member`,
-`token` and `workspace` administer the database (identity commands: `server/cli_identity.py`).
+`token` and `workspace` administer the database (identity commands: `server/cli_identity.py`);
+`projections rebuild` recomputes the projection tables (`server/cli_projections.py`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import uvicorn
 
 from persistence.engine import create_engine, sqlite_url
 from persistence.migrate import current_revision, upgrade
-from server import backup, cli_identity
+from server import backup, cli_identity, cli_projections
 from server.app import create_app
 from server.error_reporting import init_error_reporting
 from server.logging import configure_logging
@@ -119,6 +120,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     db_commands.add_parser("upgrade", help="apply every pending migration")
     cli_identity.add_commands(commands)
     backup.add_commands(commands)
+    cli_projections.add_commands(commands)
     args = parser.parse_args(argv)
     try:
         settings = load_settings(os.environ)
@@ -133,6 +135,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return cli_identity.run(args, settings)
     if args.command in ("backup", "restore"):
         return backup.run(args, settings)
+    if args.command in cli_projections.COMMANDS:
+        return cli_projections.run(args, settings)
     return 2  # pragma: no cover - argparse already refused unknown commands
 
 

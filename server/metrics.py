@@ -110,6 +110,28 @@ REDIS_UP = Gauge(
     multiprocess_mode="livemin",
 )
 
+# -- relational projections (server/projector.py) -------------------------------------------------
+
+PROJECTIONS = Counter("storyarn_projections", "Document projections written to the tables.")
+PROJECTION_FAILURES = Counter(
+    "storyarn_projection_failures", "Document projections that failed (they are retried)."
+)
+PROJECTION_SECONDS = Histogram(
+    "storyarn_projection_seconds",
+    "Time to project one document: load, compute and write its rows.",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0),
+)
+PROJECTION_LAG_SECONDS = Histogram(
+    "storyarn_projection_lag_seconds",
+    "From a document's first unprojected commit to its projection being written.",
+    buckets=(0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0),
+)
+PROJECTIONS_PENDING = Gauge(
+    "storyarn_projections_pending",
+    "Documents waiting to be projected.",
+    multiprocess_mode="livesum",
+)
+
 # -- HTTP, database, process ---------------------------------------------------------------------
 
 HTTP_SECONDS = Histogram(

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import random
 import time
-from collections import deque
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from enum import Enum
@@ -29,11 +29,19 @@ from pycrdt import Doc
 from crdt import messages
 from crdt.errors import CrdtError
 from crdt.restore import restore
-from crdt.room import REMOTE_ORIGIN, RESTORE_ORIGIN, SERVER_ORIGIN, Change, RoomProtocol
+from crdt.room import (
+    EMPTY_STATE_VECTOR,
+    REMOTE_ORIGIN,
+    RESTORE_ORIGIN,
+    SERVER_ORIGIN,
+    Change,
+    RoomProtocol,
+)
 from crdt.schema import DocKey
 from persistence.store import (
     DocumentStore,
     PendingUpdate,
+    StoredDocument,
     StoreError,
     StoreUnavailable,
     VersionKind,
@@ -42,6 +50,7 @@ from server import metrics
 from server.broadcast import broadcast, relay
 from server.close_codes import CloseCode, close_code_for
 from server.connection import Connection
+from server.doc_loading import DocLoader
 from server.fanout import Fanout
 from server.sequence import SequenceTracker
 from server.versions import AutoVersioner
@@ -74,6 +83,7 @@ class RoomSettings:
     retry_max_seconds: float = 5.0
     auto_version_quiet_seconds: float = 30.0
     auto_version_interval_seconds: float = 600.0
+    split_above_bytes: int = 512 * 1024
 
 
 class Room:
@@ -85,6 +95,8 @@ class Room:
         *,
         fanout: Fanout,
         on_unloaded: Callable[[Room], None],
+        on_committed: Callable[[DocKey, int], None] | None = None,
+        loader: DocLoader | None = None,
     ) -> None:
         self.key = key
         self.state = RoomState.LOADING
@@ -99,7 +111,10 @@ class Room:
         self._fanout = fanout
         self._settings = settings
         self._on_unloaded = on_unloaded
-        self._loaded = asyncio.Event()
+        self._on_committed = on_committed  # the projector's notifier: records, never awaits
+        self._loader = loader or DocLoader()
+        # Dropped once loaded: an Event holds a deque (about 0.7 KiB) for as long as it lives.
+        self._loaded: asyncio.Event | None = asyncio.Event()
         self._load_error: BaseException | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         # The room's own work logs as the room's, not as the connection that happened to
@@ -115,18 +130,27 @@ class Room:
         # No-op updates' acks, each waiting for every change observed before it to commit.
         self._ack_waiters: list[tuple[int, int]] = []  # (connection, changes observed then)
         self._changes_committed = 0
+        # Server edits waiting for their change to commit: (changes observed then, future).
+        self._commit_waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._restore_origin = RESTORE_ORIGIN
         self._sync_waiters: list[tuple[Connection, bytes]] = []
+        self._full_state_waiters: list[Connection] = []  # fresh joiners of a large document
+        self._full_state_task: asyncio.Task[None] | None = None
         self._held: list[tuple[Connection, bytes]] = []
         self._holding = False
         self._unsent: list[Change] = []  # applied to the Doc, not yet committed
         self._users: dict[int, str | None] = {}  # origin -> user, kept until its changes commit
+        self._api_origins: set[int] = set()  # origins of REST edits, labelled "api" in the log
         self._unsent_bytes = 0
         self._seqs = SequenceTracker()
         self._catching_up: asyncio.Task[None] | None = None
         self._instance_owners: dict[str, int] = {}  # other instances' presence, by owner id
-        self._log: deque[tuple[int, int, int]] = deque()  # (last seq, rows, bytes) since snapshot
+        self._log: list[tuple[int, int, int]] = []  # (last seq, rows, bytes) since snapshot
         self.log_rows = 0  # running totals of `_log`: checked after every commit
+        # Rooms under even load would all pass the thresholds at once and queue their snapshot
+        # writes ahead of every commit (one SQLite writer): each room compacts at its own point
+        # between 75 % and 100 % of them (docs/performance.md, "compaction storms").
+        self._compact_at = 0.75 + 0.25 * random.random()  # noqa: S311  # nosec B311
         self.log_bytes = 0
         self._versioner = AutoVersioner(
             quiet_seconds=settings.auto_version_quiet_seconds,
@@ -146,20 +170,23 @@ class Room:
             await self._fanout.join(self.key, self)
             stored = await self._store.load(self.key)
             doc: Doc[Any] = Doc()
+            stored_bytes = 0
             if stored is not None:
                 self.exists = True
                 self.committed_seq = stored.seq
                 self.snapshot_seq = stored.seq - stored.log_rows  # the log is gapless
                 if stored.log_rows:
                     self._log_append(stored.seq, stored.log_rows, stored.log_bytes)
-                for update in stored.updates:
-                    doc.apply_update(update)
+                # In bounded steps: a large document must not stall every other room.
+                await self._loader.apply(doc, stored.updates)
+                stored_bytes = sum(len(update) for update in stored.updates)
             self.protocol = RoomProtocol(
                 doc,
                 self.key.schema,
                 max_doc_bytes=self._settings.max_doc_bytes,
                 max_awareness_bytes=self._settings.max_awareness_bytes,
                 on_change=self._schedule_flush,
+                doc_bytes=stored_bytes,
             )
             self.state = RoomState.ACTIVE
             self._apply_remote_updates(self._seqs.rebase(self.committed_seq))
@@ -174,10 +201,13 @@ class Room:
             self.connections.clear()
             self._finish_unload()
         finally:
-            self._loaded.set()
+            if self._loaded is not None:
+                self._loaded.set()
+                self._loaded = None
 
     async def wait_loaded(self) -> RoomProtocol:
-        await self._loaded.wait()
+        if self._loaded is not None:
+            await self._loaded.wait()
         if self.protocol is None or self._load_error is not None:
             raise RoomUnavailable(self.key.name)
         return self.protocol
@@ -274,6 +304,26 @@ class Room:
         while self._flush_task is not None:
             await asyncio.shield(self._flush_task)
 
+    async def committed_through(self, mark: int) -> None:
+        """Wait until the first `mark` changes the Doc observed are committed.
+
+        A REST edit waits for its own change only: in a busy room the commit loop may never be
+        idle, so `flushed()` could keep it waiting long after its change was durable.
+        """
+        if mark <= self._changes_committed:
+            return
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._commit_waiters.append((mark, future))
+        try:
+            await future
+        finally:
+            self._commit_waiters = [w for w in self._commit_waiters if w[1] is not future]
+
+    def _wake_commit_waiters(self) -> None:
+        for mark, future in self._commit_waiters:
+            if mark <= self._changes_committed and not future.done():
+                future.set_result(None)
+
     async def shutdown(self, wait_seconds: float, message: str = "server restarting") -> None:
         """Server shutdown: commit what is pending, snapshot, and close every client (1012)."""
         try:
@@ -335,6 +385,14 @@ class Room:
 
     def _answer_sync(self, conn: Connection, state_vector: bytes) -> None:
         if self._flush_task is None:
+            protocol = self._loaded_protocol()
+            if (
+                state_vector == EMPTY_STATE_VECTOR
+                and protocol.doc_bytes >= self._loader.split_above
+                and protocol.cached_full_state() is None
+            ):
+                self._send_full_state_later(conn)
+                return
             try:
                 conn.send(self._loaded_protocol().sync_step2(state_vector))
             except CrdtError as exc:
@@ -344,6 +402,30 @@ class Room:
         # updates meanwhile so that the answer cannot be overtaken forever.
         self._sync_waiters.append((conn, state_vector))
         self._holding = True
+
+    def _send_full_state_later(self, conn: Connection) -> None:
+        # A large document's full state takes tens of milliseconds to encode: the worker
+        # process encodes the committed state instead, once for every joiner waiting. Updates
+        # committed meanwhile still reach the joiner (it is in the room); Yjs orders them.
+        self._full_state_waiters.append(conn)
+        if self._full_state_task is None:
+            self._full_state_task = self._spawn(self._encode_full_state())
+
+    async def _encode_full_state(self) -> None:
+        protocol = self._loaded_protocol()
+        observed = protocol.changes_observed
+        try:
+            state, _ = await self._encode_state(self.committed_seq)
+            frame = protocol.full_state_frame(observed, state)
+        except _STORE_FAULTS as exc:
+            log.warning("full_state_encode_failed", room=self.key.name, error=repr(exc))
+            frame = protocol.sync_step2(EMPTY_STATE_VECTOR)
+        finally:
+            self._full_state_task = None
+        waiters, self._full_state_waiters = self._full_state_waiters, []
+        for conn in waiters:
+            if self.connections.get(conn.id) is conn:
+                conn.send(frame)
 
     # -- the commit loop -----------------------------------------------------------------------
 
@@ -378,7 +460,8 @@ class Room:
         durable = [c for c in batch if c.origin != REMOTE_ORIGIN]
         if durable:
             pending = [
-                PendingUpdate(c.update, self._user_of(c.origin), _origin(c)) for c in durable
+                PendingUpdate(c.update, self._user_of(c.origin), _origin(c, self._api_origins))
+                for c in durable
             ]
             started = time.perf_counter()
             try:
@@ -404,6 +487,8 @@ class Room:
         self._unsent, self._unsent_bytes = [], 0
         self._changes_committed += len(batch)
         broadcast(self.connections, batch)
+        if self._commit_waiters:
+            self._wake_commit_waiters()
         acked = {c.origin for c in durable}
         if self._ack_waiters:
             due = [c for c, mark in self._ack_waiters if mark <= self._changes_committed]
@@ -424,6 +509,7 @@ class Room:
         waiting = self._loaded_protocol().pending_origins() | {c.origin for c in self._unsent}
         for origin in [o for o in self._users if o not in self.connections and o not in waiting]:
             del self._users[origin]
+            self._api_origins.discard(origin)
 
     def _record_commit(self, last: int, durable: list[Change]) -> None:
         first = last - len(durable) + 1
@@ -431,6 +517,8 @@ class Room:
         self.exists = True
         self._log_append(last, len(durable), sum(len(c.update) for c in durable))
         self._fanout.publish_updates(self.key, first, [c.update for c in durable])
+        if self._on_committed is not None:
+            self._on_committed(self.key, last)
         self._apply_remote_updates(self._seqs.record_own(first, last))
 
     # -- other instances -----------------------------------------------------------------------
@@ -540,8 +628,8 @@ class Room:
     def _maybe_compact(self) -> None:
         if self._compaction is not None:
             return
-        if self.log_rows >= self._settings.compact_rows or (
-            self.log_bytes >= self._settings.compact_bytes
+        if self.log_rows >= self._settings.compact_rows * self._compact_at or (
+            self.log_bytes >= self._settings.compact_bytes * self._compact_at
         ):
             self._compaction = self._spawn(self._compact_in_background())
 
@@ -559,17 +647,47 @@ class Room:
         seq = self._seqs.contiguous
         if seq <= self.snapshot_seq:
             return
-        # Encoding a 1,000-node flow takes 1-2 ms (notes/pycrdt.md §4): cheap enough to do
-        # here; the write itself runs in the database driver, off the event loop.
-        state = protocol.doc.get_update()
+        state, seq = await self._snapshot_state(seq)
+        if seq <= self.snapshot_seq:
+            return
         await self._store.write_snapshot(self.key, state, seq)
+        size = len(state) if isinstance(state, bytes) else sum(len(p) for p in state)
         self.snapshot_seq = seq
-        while self._log and self._log[0][0] <= seq:
-            _, rows, size = self._log.popleft()
+        folded = 0
+        for last, rows, size in self._log:
+            if last > seq:
+                break
+            folded += 1
             self.log_rows -= rows
             self.log_bytes -= size
-        protocol.doc_bytes = len(state)
-        log.info("room_compacted", room=self.key.name, seq=seq, bytes=len(state))
+        del self._log[:folded]
+        protocol.doc_bytes = size
+        log.info("room_compacted", room=self.key.name, seq=seq, bytes=size)
+
+    async def _encode_state(self, seq: int) -> tuple[bytes, int]:
+        """The Doc's state and the seq it holds everything up to, encoded off the loop if large.
+
+        Encoding a 1,000-node flow takes 1-2 ms (notes/pycrdt.md §4), fine on the loop; a 20 MB
+        one takes about 70 ms. Then the worker process rebuilds the state from the stored
+        updates instead: exactly the committed rows, so its seq is the store's.
+        """
+        stored = await self._stored_if_large()
+        if stored is None:
+            return self._loaded_protocol().doc.get_update(), seq
+        return await self._loader.encode(stored.updates), stored.seq
+
+    async def _snapshot_state(self, seq: int) -> tuple[bytes | list[bytes], int]:
+        """Like `_encode_state`, but a large state comes already cut into the pieces that the
+        next load applies one at a time, so no load ever has to cut it."""
+        stored = await self._stored_if_large()
+        if stored is None:
+            return self._loaded_protocol().doc.get_update(), seq
+        return await self._loader.encode_pieces(stored.updates), stored.seq
+
+    async def _stored_if_large(self) -> StoredDocument | None:
+        if self._loaded_protocol().doc_bytes < self._loader.split_above:
+            return None
+        return await self._store.load(self.key)
 
     async def _save_auto_version(self) -> None:
         try:
@@ -586,9 +704,9 @@ class Room:
             await asyncio.wait_for(self.flushed(), self._settings.retry_max_seconds * 2)
         except TimeoutError as exc:
             raise StoreUnavailable("changes are waiting for the database") from exc
-        state = self._loaded_protocol().doc.get_update()
+        state, seq = await self._encode_state(self.committed_seq)
         info = await self._store.save_version(
-            self.key, state, self.committed_seq, kind=kind, name=name, author_id=author_id
+            self.key, state, seq, kind=kind, name=name, author_id=author_id
         )
         log.info("version_saved", room=self.key.name, version=info.id, kind=kind.value)
         return info.id
@@ -612,9 +730,16 @@ class Room:
             kind=VersionKind.RESTORE, name=f"restored version {version_id}", author_id=author_id
         )
 
-    def server_transaction(self) -> Any:
-        """A transaction on the Doc whose changes travel like a client's (origin: server)."""
-        return self._loaded_protocol().doc.transaction(origin=SERVER_ORIGIN)
+    def server_transaction(self, author_id: str | None = None, origin: int = SERVER_ORIGIN) -> Any:
+        """A transaction on the Doc whose changes travel like a client's (origin: server).
+
+        A REST edit passes its caller and an origin of its own (a fresh connection id), so
+        that the update log says who made it even when several edits share one commit.
+        """
+        if origin != SERVER_ORIGIN:
+            self._users[origin] = author_id
+            self._api_origins.add(origin)
+        return self._loaded_protocol().doc.transaction(origin=origin)
 
     # -- helpers -------------------------------------------------------------------------------
 
@@ -637,9 +762,11 @@ class Room:
         return task
 
 
-def _origin(change: Change) -> str:
+def _origin(change: Change, api_origins: set[int]) -> str:
     if change.origin == SERVER_ORIGIN:
         return "server"
+    if change.origin in api_origins:
+        return "api"
     if change.origin == RESTORE_ORIGIN:
         return "restore"
     return f"conn:{change.origin}"

@@ -6,18 +6,19 @@ import asyncio
 import contextlib
 import itertools
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import structlog
 from pycrdt import Doc
 
 from crdt.messages import KEEPALIVE
-from crdt.room import FIRST_CONNECTION_ID
+from crdt.room import FIRST_CONNECTION_ID, SERVER_ORIGIN
 from crdt.schema import DocKey
 from persistence.store import DocumentStore, StoreError
 from server import metrics
 from server.connection import Connection
+from server.doc_loading import DocLoader
 from server.fanout import Fanout, RoomSummary, Signal
 from server.room import Room, RoomSettings, RoomState, RoomUnavailable
 
@@ -45,6 +46,13 @@ class RoomManager:
         self._shutdown_seconds = shutdown_seconds
         self._rooms: dict[DocKey, Room] = {}
         self._ids = itertools.count(FIRST_CONNECTION_ID)
+        self._on_committed: Callable[[DocKey, int], None] | None = None
+        # Its worker process starts with the first large document.
+        self._loader = DocLoader(settings.split_above_bytes)
+
+    @property
+    def loader(self) -> DocLoader:
+        return self._loader
 
     @property
     def store(self) -> DocumentStore:
@@ -60,6 +68,10 @@ class RoomManager:
         """Set by the lifespan before any room opens (the fan-out needs our room summaries)."""
         self._fanout = fanout
         fanout.on_signal(self._on_signal)
+
+    def on_committed(self, notify: Callable[[DocKey, int], None]) -> None:
+        """Set by the lifespan before any room opens: told of every commit (the projector)."""
+        self._on_committed = notify
 
     def summaries(self) -> list[RoomSummary]:
         return [RoomSummary(k.name, len(r.connections)) for k, r in self._rooms.items()]
@@ -84,7 +96,13 @@ class RoomManager:
         room = self._rooms.get(key)
         if room is None:
             room = Room(
-                key, self._store, self._settings, fanout=self.fanout, on_unloaded=self._forget
+                key,
+                self._store,
+                self._settings,
+                fanout=self.fanout,
+                on_unloaded=self._forget,
+                on_committed=self._on_committed,
+                loader=self._loader,
             )
             self._rooms[key] = room
             metrics.ROOMS_OPEN.inc()
@@ -111,17 +129,22 @@ class RoomManager:
         return room
 
     @contextlib.asynccontextmanager
-    async def holding(self, key: DocKey) -> AsyncIterator[Room]:
-        """A loaded room for server work (versions, restores), kept loaded until exit.
+    async def holding(self, key: DocKey, *, create: bool = False) -> AsyncIterator[Room]:
+        """A loaded room for server work (versions, restores, REST), kept loaded until exit.
 
-        Raises `DocumentNotFound` for a document that does not exist.
+        Raises `DocumentNotFound` for a document that does not exist, unless `create` makes it.
         """
         room = self._room(key)
         room.hold()
         try:
             await room.wait_loaded()
             if not room.exists:
-                raise DocumentNotFound(key.name)
+                if not create:
+                    raise DocumentNotFound(key.name)
+                try:
+                    await room.create()
+                except StoreError as exc:
+                    raise RoomUnavailable(key.name) from exc
             yield room
         finally:
             room.release()
@@ -132,12 +155,19 @@ class RoomManager:
             metrics.ROOMS_OPEN.dec()
 
     @contextlib.asynccontextmanager
-    async def server_edit(self, key: DocKey) -> AsyncIterator[Doc[Any]]:
-        """Edit a loaded room's Doc from server code; the change travels like a client's."""
+    async def server_edit(
+        self, key: DocKey, *, author_id: str | None = None
+    ) -> AsyncIterator[Doc[Any]]:
+        """Edit a loaded room's Doc from server code; the change travels like a client's.
+
+        With `author_id` the edit gets an origin of its own and the update log names the
+        author. Never await inside: the transaction is open until the block ends.
+        """
         room = self._rooms.get(key)
         if room is None or room.protocol is None or room.state is RoomState.UNLOADED:
             raise LookupError(f"room {key.name} is not loaded")
-        with room.server_transaction():
+        origin = SERVER_ORIGIN if author_id is None else self.next_connection_id()
+        with room.server_transaction(author_id, origin):
             yield room.protocol.doc
 
     def connections(self) -> Iterator[Connection]:
@@ -166,4 +196,5 @@ class RoomManager:
         """Commit and snapshot every room, then close every client with 1012."""
         rooms = list(self._rooms.values())
         await asyncio.gather(*(room.shutdown(self._shutdown_seconds) for room in rooms))
+        await self._loader.close()
         log.info("rooms_shut_down", rooms=len(rooms))

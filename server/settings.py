@@ -42,6 +42,7 @@ class Settings:
     store: str = "sql"  # "memory" keeps documents in the process only: benchmarks' baseline
     database_url: str = ""  # DATABASE_URL; empty means the SQLite file under data_dir
     database_pool_size: int = 10
+    db_statement_timeout_ms: int = 15_000  # Postgres cancels longer statements; 0: no limit
     redis_url: str = ""  # REDIS_URL; empty means one process, no fan-out
     redis_prefix: str = "storyarn"  # keys and channels; one per deployment (and per test run)
     redis_stream_max_len: int = 10_000  # updates kept per room stream (approximate trim)
@@ -70,11 +71,14 @@ class Settings:
     # durability
     compact_rows: int = 1000
     compact_bytes: int = 4 * MiB
+    split_above_bytes: int = 512 * 1024  # larger stored updates load in pieces (doc_loading.py)
     max_pending_bytes: int = 16 * MiB  # uncommitted changes held while the database is down
     commit_retry_max_seconds: float = 5.0
     auto_version_quiet_seconds: float = 30.0  # 0 turns automatic versions off
     auto_version_interval_seconds: float = 600.0
     shutdown_seconds: float = 20.0  # how long shutdown waits for pending commits
+    # relational projections (docs/database.md)
+    projection_debounce_seconds: float = 0.25  # commits within it share one projection
     # tokens, origins, proxies, rate limits (docs/security.md)
     jwt_kid: str = "primary"  # the `kid` of STORYARN_SECRET_KEY in the tokens we issue
     jwt_jwks: str = field(default="", repr=False)  # more verification keys: a JWKS (JSON)
@@ -161,7 +165,13 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
 
 
 def _validate(settings: Settings) -> None:
-    for name in ("max_frame_bytes", "max_doc_bytes", "send_queue_frames", "send_queue_bytes"):
+    for name in (
+        "max_frame_bytes",
+        "max_doc_bytes",
+        "send_queue_frames",
+        "send_queue_bytes",
+        "split_above_bytes",
+    ):
         if getattr(settings, name) <= 0:
             raise SettingsError(f"{_ENV_NAMES[name]} must be positive")
     # The tick runs every third of the period, so silence can last 4/3 of it: stay clear of
@@ -173,6 +183,10 @@ def _validate(settings: Settings) -> None:
             "STORYARN_BYTES_BURST must be at least STORYARN_MAX_FRAME_BYTES, "
             "or a frame of the maximum size could never pass the rate limit"
         )
+    if not 0 <= settings.projection_debounce_seconds <= 60:
+        raise SettingsError("STORYARN_PROJECTION_DEBOUNCE_SECONDS must be between 0 and 60")
+    if settings.db_statement_timeout_ms < 0:
+        raise SettingsError("STORYARN_DB_STATEMENT_TIMEOUT_MS must be 0 (no limit) or more")
     if settings.store not in ("sql", "memory"):
         raise SettingsError("STORYARN_STORE must be sql or memory")
     if settings.store == "memory" and settings.env is Environment.PRODUCTION:

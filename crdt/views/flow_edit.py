@@ -245,3 +245,11 @@ def set_meta(doc: Doc[Any], *, origin: int | None = None, **fields: Any) -> None
         meta = root_map(doc, "meta")
         for key, value in fields.items():
             assign(meta, key, value)
+
+
+def set_connection_label(
+    doc: Doc[Any], conn_id: str, label: str | None, *, origin: int | None = None
+) -> None:
+    """Set or clear a connection's label (the only authored field besides its ends)."""
+    with doc.transaction(origin=origin):
+        child_map(root_map(doc, "connections"), conn_id, "connection")["label"] = label

@@ -252,7 +252,7 @@ async def test_cluster_forced_unload_reaches_every_instance(tmp_path: Path) -> N
             assert await a.wait_closed() == 1012
             assert await b.wait_closed() == 1012
             bad = await http.post(f"http://127.0.0.1:{one.port}/api/v1/ops/rooms/unload", json={})
-            assert bad.status_code == 400
+            assert bad.status_code == 422
         assert "kept" in await durable_keys(url)
 
 

@@ -7,6 +7,7 @@ from typing import Any
 from pycrdt import Doc, Map
 
 from crdt.schema import DocKey, DocKind
+from crdt.update_split import split_update
 from persistence.store import DocumentStore, PendingUpdate, VersionKind
 
 
@@ -80,6 +81,25 @@ async def test_store_snapshot_folds_the_log(store: DocumentStore) -> None:
     assert loaded is not None
     assert (loaded.seq, loaded.log_rows, len(loaded.updates)) == (10, 4, 5)
     assert _rebuild(loaded.updates) == _rebuild(updates)
+
+
+async def test_store_snapshot_in_pieces_loads_as_its_pieces_in_order(store: DocumentStore) -> None:
+    key = _key()
+    updates = _updates(60)
+    await store.append(key, _pending(updates))
+    pieces = split_update(_merged(updates[:50]), max_bytes=64, max_structs=4)
+    assert len(pieces) > 3
+    await store.write_snapshot(key, pieces, 50)
+    loaded = await store.load(key)
+    assert loaded is not None
+    assert (loaded.seq, loaded.log_rows) == (60, 10)
+    assert loaded.updates == [*pieces, *updates[50:]]
+    assert _rebuild(loaded.updates) == _rebuild(updates)
+    # A whole snapshot written later replaces the pieces.
+    await store.write_snapshot(key, _merged(updates), 60)
+    again = await store.load(key)
+    assert again is not None
+    assert len(again.updates) == 1 and _rebuild(again.updates) == _rebuild(updates)
 
 
 async def test_store_older_snapshot_never_replaces_a_newer_one(store: DocumentStore) -> None:

@@ -26,7 +26,7 @@ async def test_durability_room_compacts_when_the_log_passes_its_bound(tmp_path: 
             await a.flush_acked()
         room = srv.services.rooms.get(KEY)
         assert room is not None
-        await a.wait_for(lambda: room.snapshot_seq >= 20)
+        await a.wait_for(lambda: room.snapshot_seq >= 15)  # compacts at 75-100 % of the bound
         stored = await srv.services.store.load(KEY)
         assert stored is not None
         assert stored.seq == 25

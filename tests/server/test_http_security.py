@@ -85,7 +85,7 @@ async def test_http_security_client_address_from_trusted_proxies(
         async with httpx.AsyncClient(base_url=srv.base_url, headers=headers) as http:
             put = await http.put("/api/v1/projects/p1/members/ann", json={"role": "viewer"})
             assert put.status_code == 200
-            entries = (await http.get("/api/v1/projects/p1/audit")).json()["entries"]
+            entries = (await http.get("/api/v1/projects/p1/audit")).json()["items"]
         assert entries[0]["action"] == "member.set"
         assert entries[0]["client_address"] == seen
 

@@ -25,9 +25,11 @@ def test_settings_parse_typed_values() -> None:
             "STORYARN_PORT": "9001",
             "STORYARN_ROOM_GRACE_SECONDS": "0.5",
             "STORYARN_WS_PER_MESSAGE_DEFLATE": "true",
+            "STORYARN_DB_STATEMENT_TIMEOUT_MS": "2500",
         }
     )
     assert (settings.port, settings.room_grace_seconds) == (9001, 0.5)
+    assert settings.db_statement_timeout_ms == 2500
     assert settings.ws_per_message_deflate is True
 
 
@@ -39,6 +41,7 @@ def test_settings_parse_typed_values() -> None:
         {"STORYARN_ENV": "development", "STORYARN_MAX_FRAME_BYTES": "0"},
         {"STORYARN_ENV": "development", "STORYARN_KEEPALIVE_SECONDS": "45"},
         {"STORYARN_ENV": "development", "STORYARN_WS_PER_MESSAGE_DEFLATE": "maybe"},
+        {"STORYARN_ENV": "development", "STORYARN_DB_STATEMENT_TIMEOUT_MS": "-1"},
     ],
 )
 def test_settings_refuse_malformed_values(env: dict[str, str]) -> None:

@@ -32,14 +32,19 @@ async def test_versions_save_list_fetch_as_json() -> None:
             assert version["name"] == "Before the rewrite"
             assert version["author_id"] == "ann"
             assert version["kind"] == "named"
-            listed = (await http.get(API)).json()["versions"]
-            assert [v["id"] for v in listed] == [version["id"]]
+            listed = (await http.get(API)).json()
+            assert [v["id"] for v in listed["items"]] == [version["id"]]
+            assert listed["next_cursor"] is None
             fetched = (await http.get(f"{API}/{version['id']}")).json()
             assert "n1" in fetched["document"]["nodes"]
-            assert (await http.get(f"{API}/999999")).status_code == 404
+            missing = await http.get(f"{API}/999999")
+            assert (missing.status_code, missing.json()["error"]["code"]) == (404, "not_found")
             assert (await http.post(API, content=b"not json")).status_code == 400
             bad_name = await http.post(API, json={"name": ""})
-            assert bad_name.status_code == 400
+            assert bad_name.status_code == 422
+            assert bad_name.json()["error"]["details"] == [
+                {"field": "name", "message": "must be at least 1 characters"}
+            ]
 
 
 async def test_versions_refuse_unknown_documents_and_bad_paths() -> None:

@@ -17,9 +17,9 @@ export const MESSAGE_ACK = 100
 
 // The roots each document kind may hold (DESIGN.md §8); anything else is closed with 4400.
 export const ROOTS = {
-  flows: { meta: 'map', nodes: 'map', connections: 'map' },
-  pages: { meta: 'map', blocks: 'map', blockOrder: 'array' },
-  tree: { pages: 'map', flows: 'map' }
+  flows: { meta: 'map', nodes: 'map', connections: 'map', translations: 'map' },
+  pages: { meta: 'map', blocks: 'map', blockOrder: 'array', translations: 'map' },
+  tree: { pages: 'map', flows: 'map', locales: 'map' }
 }
 
 // 'projects/P/flows/F' -> 'flows', 'projects/P/tree' -> 'tree'
