@@ -7,15 +7,21 @@ the same registry, so adding a route here is the only way to serve one.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Match, Route
 
+from persistence.assets import AssetStore
+from persistence.blobs import BlobStore
 from persistence.projection_queries import ProjectionQueries
 from server import (
+    api_assets,
     api_flows,
+    api_jobs,
     api_members,
     api_openapi,
     api_ops,
@@ -27,17 +33,26 @@ from server import (
 )
 from server.access import Access
 from server.api_documents import Documents
+from server.api_jobs import DownloadSigner
 from server.api_registry import Api
+from server.asset_upload import UploadLimits
 from server.auth import Principal
+from server.background import Background
 from server.http_auth import error_response
 from server.rooms import RoomManager
 from server.settings import Settings
 
 
 def build_api(
-    settings: Settings, rooms: RoomManager, access: Access, engine: AsyncEngine | None
+    settings: Settings,
+    rooms: RoomManager,
+    access: Access,
+    engine: AsyncEngine | None,
+    *,
+    background: Background | None = None,
+    blobs: Callable[[], BlobStore | None] | None = None,
 ) -> Api:
-    """Every /api/v1 route; projection reads only with a SQL database (`engine`)."""
+    """Every /api/v1 route; projection reads and jobs only with a SQL database (`engine`)."""
 
     def is_operator(principal: Principal) -> bool:
         return settings.is_development or principal.user_id in settings.admins
@@ -55,6 +70,17 @@ def build_api(
     api_translations.register(api, documents)
     if engine is not None:
         api_projections.register(api, ProjectionQueries(engine))
+    if background is not None:
+        signer = DownloadSigner(settings.secret_key, settings.blob_url_ttl_seconds)
+        api_jobs.register(api, background, access.api_auth, signer)
+    if engine is not None and blobs is not None:
+        api_assets.register(
+            api,
+            AssetStore(engine),
+            blobs,
+            UploadLimits(settings.max_asset_bytes, settings.max_image_pixels),
+            url_ttl_seconds=settings.blob_url_ttl_seconds,
+        )
     api_ops.register(api, rooms)
     return api
 

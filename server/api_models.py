@@ -221,3 +221,55 @@ SCHEMAS["MemberChange"] = obj(
         "previous_role": {"type": ["string", "null"], "enum": ["owner", "editor", "viewer", None]},
     }
 )
+SCHEMAS["Job"] = obj(
+    {
+        "id": _STR,
+        "project_id": _STR,
+        "kind": _STR,
+        "format": _NULLABLE_STR,
+        "status": {"type": "string", "enum": ["queued", "running", "done", "failed", "expired"]},
+        "percent": {"type": "integer", "minimum": 0, "maximum": 100},
+        "error": _NULLABLE_STR,
+        "download_url": _NULLABLE_STR,
+        "filename": _NULLABLE_STR,
+        "size": {"type": ["integer", "null"]},
+        "created_by": _NULLABLE_STR,
+        "created_at": _STR,
+        "updated_at": _STR,
+    }
+)
+SCHEMAS["JobResult"] = obj({"job": ref("Job")})
+SCHEMAS["Asset"] = obj(
+    {
+        "id": _STR,
+        "filename": _STR,
+        "content_type": {
+            "type": "string",
+            "enum": [
+                "image/jpeg",
+                "image/png",
+                "image/gif",
+                "image/webp",
+                "audio/mpeg",
+                "audio/wav",
+                "audio/ogg",
+                "audio/webm",
+                "application/pdf",
+            ],
+        },
+        "size": {"type": "integer", "minimum": 1},
+        "sha256": {"type": "string", "pattern": "^[0-9a-f]{64}$"},
+        "metadata": obj(
+            {},
+            {
+                "width": {"type": "integer"},
+                "height": {"type": "integer"},
+                "duration": {"type": "number"},
+            },
+        ),
+        "uploaded_by": _NULLABLE_STR,
+        "created_at": {"type": "string", "format": "date-time"},
+        "content_url": _STR,
+        "thumbnail_url": _NULLABLE_STR,
+    }
+)

@@ -26,7 +26,8 @@ _REASONS = {
     403: "The caller's role does not allow it",
     404: "Not found (or an invalid id in the path)",
     409: "Conflicts with the current state",
-    413: "The body is over 1 MiB",
+    413: "The body is over its limit (1 MiB for JSON; STORYARN_MAX_ASSET_BYTES for uploads)",
+    415: "Unsupported media type (uploads: read from the content, not the name)",
     422: "The query or body does not fit the schema, or names something that does not exist",
     429: "Rate limited: retry after Retry-After seconds",
     503: "Storage unavailable: retry later",
@@ -45,6 +46,8 @@ PATH_EXAMPLES = {
     "version_id": 1,
     "user_id": "bob",
     "locale": "fr",
+    "job_id": "0f1e2d3c4b5a69788796a5b4c3d2e1f0",
+    "asset_id": "0190f5a1c2d3e4f5a6b7c8d9e0f1a2b3",
 }
 
 
@@ -67,8 +70,9 @@ def _operation(endpoint: Endpoint, operation_ids: set[str]) -> dict[str, Any]:
         parameters += query_parameters(endpoint.query)
     success: dict[str, Any] = {"description": _REASONS.get(endpoint.status, "OK")}
     if endpoint.response is not None:
-        success["content"] = {"application/json": {"schema": endpoint.response}}
+        success["content"] = {endpoint.media_type: {"schema": endpoint.response}}
     responses: dict[str, Any] = {str(endpoint.status): success}
+    responses |= {str(status): answer for status, answer in endpoint.responses.items()}
     for status in endpoint.error_statuses():
         responses[str(status)] = {
             "description": _REASONS.get(status, "Error"),
@@ -87,6 +91,8 @@ def _operation(endpoint: Endpoint, operation_ids: set[str]) -> dict[str, Any]:
         operation["parameters"] = parameters
     if endpoint.auth is Auth.NONE:
         operation["security"] = []
+    if endpoint.request_body is not None:
+        operation["requestBody"] = endpoint.request_body
     if endpoint.body is not None:
         operation["requestBody"] = {
             "required": not endpoint.body_optional,

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
@@ -20,6 +20,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from persistence.blobs import BlobNotFound, BlobStorageUnavailable
 from persistence.identity import LastOwner, UnknownProject
 from persistence.projection_queries import InvalidCursor
 from persistence.store import StoreError
@@ -52,10 +53,16 @@ PATH_PARAMS: Mapping[str, dict[str, Any]] = {
     "kind": {"type": "string", "enum": ["flows", "pages"]},
     "version_id": {"type": "integer", "minimum": 0, "maximum": 2**53 - 1},
     "user_id": {"type": "string", "pattern": r"^[A-Za-z0-9_.@-]{1,64}$"},
+    "job_id": {"type": "string", "pattern": _ID},
     "locale": {"type": "string", "pattern": r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8}){0,3}$"},
+    "asset_id": {"type": "string", "pattern": _ID},
 }
 MAX_BODY_BYTES = 1024 * 1024  # a REST edit is small; documents travel over the websocket
-_NOT_FOUND = {"user_id": "no such member", "project_id": "no such project"}
+_NOT_FOUND = {
+    "user_id": "no such member",
+    "project_id": "no such project",
+    "job_id": "no such job",
+}
 _PARAM = re.compile(r"{([a-z_]+)(?::[a-z]+)?}")
 _DIGITS = re.compile(r"^[0-9]{1,16}$")
 
@@ -98,11 +105,16 @@ class Endpoint:
     tag: str
     status: int = 200
     response: dict[str, Any] | None = None  # JSON Schema of the success body; None: no body
+    media_type: str = "application/json"  # of the success body (a download: its file type)
     body: type[Any] | None = None  # a dataclass (server/api_schema.py)
     body_optional: bool = False
     query: type[Any] | None = None
     errors: tuple[int, ...] = ()  # statuses beyond those the auth, path and body imply
     description: str = ""
+    # For routes that read their own body (uploads): its OpenAPI requestBody, as written.
+    request_body: dict[str, Any] | None = None
+    # More success or redirect answers (a 302, a second 2xx), as OpenAPI response objects.
+    responses: Mapping[int, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def params(self) -> list[str]:
@@ -221,6 +233,10 @@ class Api:
                 return error_response(404, "no such project", "no_such_project")
             except (StoreError, RoomUnavailable):
                 return error_response(503, "storage unavailable")
+            except BlobNotFound:  # a row whose bytes are gone (deleted by hand, lost bucket)
+                return error_response(404, "the content is missing from storage", "blob_missing")
+            except BlobStorageUnavailable:
+                return error_response(503, "blob storage unavailable")
 
         run.__name__ = endpoint.handler.__name__
         return run

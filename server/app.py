@@ -22,7 +22,9 @@ from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.routing import Route, WebSocketRoute
 
+from persistence.blobs import BlobStore
 from persistence.engine import create_engine, sqlite_url
+from persistence.jobs import JobStore
 from persistence.memory import MemoryDocumentStore
 from persistence.migrate import ensure_migrated, upgrade
 from persistence.sql_store import SqlDocumentStore
@@ -31,9 +33,12 @@ from server import __version__, health
 from server.access import Access, build_access
 from server.api import EXCEPTION_HANDLERS, api_routes, build_api
 from server.auth import Authenticator
+from server.background import Background, running_background
+from server.blob_storage import open_blob_store
 from server.connection import ConnectionLimits
 from server.fanout import Fanout, LocalFanout
 from server.http_security import harden
+from server.job_progress import JobProgress
 from server.projector import Projector, running_projector
 from server.redis_fanout import RedisFanout, RedisFanoutSettings
 from server.request_context import RequestContextMiddleware
@@ -57,6 +62,8 @@ class Services:
     fanout: Fanout | None = None
     access: Access | None = None  # identity, audit, sessions (server/access.py)
     projector: Projector | None = None  # relational projections; None without a SQL store
+    background: Background | None = None  # jobs and their broker; None without a SQL store
+    blobs: BlobStore | None = None  # assets, thumbnails, exports (persistence/blobs.py)
 
 
 def instance_id(settings: Settings) -> str:
@@ -118,6 +125,7 @@ def create_app(
     *,
     authenticator: Authenticator | None = None,
     store: DocumentStore | None = None,
+    blobs: BlobStore | None = None,
 ) -> Starlette:
     # Creating an engine opens no connection; the lifespan checks and disposes it.
     engine: AsyncEngine | None = None
@@ -148,6 +156,8 @@ def create_app(
         shutdown_seconds=settings.shutdown_seconds,
     )
     services = Services(settings, document_store, rooms, access=access)
+    if engine is not None:
+        services.background = Background(JobStore(engine))
     endpoint = SyncEndpoint(
         rooms,
         access.websocket_auth,
@@ -171,6 +181,7 @@ def create_app(
             if engine is not None:
                 stack.push_async_callback(engine.dispose)
                 await _prepare_database(engine, settings)
+            services.blobs = blobs if blobs is not None else open_blob_store(settings)
             if engine is not None and isinstance(document_store, SqlDocumentStore):
                 # Entered before the rooms' shutdown is pushed: their last commits are projected
                 # (a bounded drain) before the engine closes.
@@ -184,6 +195,19 @@ def create_app(
                 )
                 rooms.on_committed(projector.committed)
                 services.projector = projector
+            if services.background is not None and engine is not None:
+                # Entered before the rooms' shutdown is pushed, so it is left after it: rooms
+                # commit their last edits while exports still running drain (bounded).
+                await stack.enter_async_context(
+                    running_background(
+                        settings,
+                        engine,
+                        document_store,
+                        services.background,
+                        services.blobs,
+                        JobProgress(rooms),
+                    )
+                )
             fanout = await stack.enter_async_context(_open_fanout(settings, rooms))
             rooms.use_fanout(fanout)
             services.fanout = fanout
@@ -200,7 +224,14 @@ def create_app(
             stack.push_async_callback(rooms.shutdown)
             yield
 
-    api = build_api(settings, rooms, access, engine)
+    api = build_api(
+        settings,
+        rooms,
+        access,
+        engine,
+        background=services.background,
+        blobs=lambda: services.blobs,
+    )
     app = Starlette(
         routes=[
             Route("/health/live", health.live),

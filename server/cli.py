@@ -1,4 +1,5 @@
-"""The `storyarn` command: `serve` runs the ASGI app under uvicorn; `db`, `project`, `member`,
+"""The `storyarn` command: `serve` runs the ASGI app under uvicorn; `worker` runs background
+tasks from Redis (`server/cli_worker.py`); `db`, `project`, `member`,
 `token` and `workspace` administer the database (identity commands: `server/cli_identity.py`);
 `projections rebuild` recomputes the projection tables (`server/cli_projections.py`).
 """
@@ -16,7 +17,7 @@ import uvicorn
 
 from persistence.engine import create_engine, sqlite_url
 from persistence.migrate import current_revision, upgrade
-from server import backup, cli_identity, cli_projections
+from server import backup, cli_identity, cli_projections, cli_worker
 from server.app import create_app
 from server.error_reporting import init_error_reporting
 from server.logging import configure_logging
@@ -118,6 +119,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     db = commands.add_parser("db", help="database administration")
     db_commands = db.add_subparsers(dest="db_command", required=True)
     db_commands.add_parser("upgrade", help="apply every pending migration")
+    cli_worker.add_command(commands)
     cli_identity.add_commands(commands)
     backup.add_commands(commands)
     cli_projections.add_commands(commands)
@@ -129,6 +131,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 2
     if args.command == "serve":
         return _serve(args, settings)
+    if args.command == "worker":
+        return cli_worker.run(settings)
     if args.command == "db":
         return asyncio.run(_db_upgrade(settings))
     if args.command in cli_identity.COMMANDS:

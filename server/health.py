@@ -9,6 +9,7 @@ from redis.exceptions import RedisError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from persistence.blobs import BlobError
 from persistence.store import StoreError
 from server import __version__
 from server.redis_fanout import RedisFanout
@@ -39,6 +40,18 @@ async def _database(services: Services) -> Check:
     return {"status": "ok"}
 
 
+async def _storage(services: Services) -> Check:
+    if services.blobs is None:
+        return {"status": "error", "error": "not open"}
+    try:
+        await asyncio.wait_for(services.blobs.check(), _CHECK_SECONDS)
+    except TimeoutError:
+        return {"status": "error", "error": "timed out"}
+    except BlobError as exc:
+        return _failed(exc)
+    return {"status": "ok"}
+
+
 async def _redis(fanout: RedisFanout) -> Check:
     try:
         await asyncio.wait_for(fanout.check(), _CHECK_SECONDS)
@@ -53,16 +66,19 @@ async def _redis(fanout: RedisFanout) -> Check:
 
 
 async def ready(request: Request) -> JSONResponse:
-    """200 when the database (and Redis, when used) answer and every room commits; else 503."""
+    """200 when the database, blob storage (and Redis, when used) answer and every room
+    commits; else 503."""
     services = request.app.state.services
     checks: dict[str, Check] = {}
     fanout = services.fanout
     if isinstance(fanout, RedisFanout):
-        checks["database"], checks["redis"] = await asyncio.gather(
-            _database(services), _redis(fanout)
+        checks["database"], checks["storage"], checks["redis"] = await asyncio.gather(
+            _database(services), _storage(services), _redis(fanout)
         )
     else:
-        checks["database"] = await _database(services)
+        checks["database"], checks["storage"] = await asyncio.gather(
+            _database(services), _storage(services)
+        )
     failing = [room.key.name for room in services.rooms.rooms.values() if not room.healthy]
     checks["commits"] = (
         {"status": "ok"}

@@ -77,6 +77,21 @@ class Settings:
     auto_version_quiet_seconds: float = 30.0  # 0 turns automatic versions off
     auto_version_interval_seconds: float = 600.0
     shutdown_seconds: float = 20.0  # how long shutdown waits for pending commits
+    # blob storage: assets, thumbnails, exports (docs/configuration.md#blob-storage)
+    s3_bucket: str = ""  # empty: blobs are files under data_dir/blobs
+    s3_endpoint_url: str = ""  # empty: AWS; R2 is https://<account>.r2.cloudflarestorage.com
+    s3_region: str = ""  # empty: boto3's default (AWS_REGION); R2 takes "auto"
+    blob_url_ttl_seconds: int = 300  # how long a presigned download URL stays valid
+    max_asset_bytes: int = 50 * MiB
+    max_image_pixels: int = 50_000_000  # larger images are refused before they are decoded
+    # background work: exports and cleanup (docs/configuration.md#background-work)
+    task_attempts: int = 3  # tries of a task before its job fails
+    task_redelivery_seconds: float = 600.0  # Redis: a task a dead worker held runs again
+    cleanup_interval_seconds: float = 3600.0  # 0: no scheduled cleanup
+    job_result_retention_seconds: float = 7 * 86400.0  # export files kept this long
+    job_stale_seconds: float = 3600.0  # a job silent this long is failed as stalled
+    auto_version_retention_seconds: float = 30 * 86400.0  # 0: keep automatic versions
+    compact_idle_seconds: float = 3600.0  # fold logs idle this long into snapshots; 0: off
     # relational projections (docs/database.md)
     projection_debounce_seconds: float = 0.25  # commits within it share one projection
     # tokens, origins, proxies, rate limits (docs/security.md)
@@ -171,6 +186,8 @@ def _validate(settings: Settings) -> None:
         "send_queue_frames",
         "send_queue_bytes",
         "split_above_bytes",
+        "max_asset_bytes",
+        "max_image_pixels",
     ):
         if getattr(settings, name) <= 0:
             raise SettingsError(f"{_ENV_NAMES[name]} must be positive")
@@ -185,6 +202,22 @@ def _validate(settings: Settings) -> None:
         )
     if not 0 <= settings.projection_debounce_seconds <= 60:
         raise SettingsError("STORYARN_PROJECTION_DEBOUNCE_SECONDS must be between 0 and 60")
+    if not 1 <= settings.blob_url_ttl_seconds <= 7 * 24 * 3600:
+        raise SettingsError("STORYARN_BLOB_URL_TTL_SECONDS must be between 1 and 604800 (S3's cap)")
+    if settings.task_attempts < 1:
+        raise SettingsError("STORYARN_TASK_ATTEMPTS must be 1 or more")
+    for name in (
+        "cleanup_interval_seconds",
+        "job_result_retention_seconds",
+        "auto_version_retention_seconds",
+        "compact_idle_seconds",
+    ):
+        if getattr(settings, name) < 0:
+            raise SettingsError(f"{_ENV_NAMES[name]} must be 0 or more")
+    if settings.job_stale_seconds <= 0 or settings.task_redelivery_seconds <= 0:
+        raise SettingsError(
+            "STORYARN_JOB_STALE_SECONDS and STORYARN_TASK_REDELIVERY_SECONDS must be positive"
+        )
     if settings.db_statement_timeout_ms < 0:
         raise SettingsError("STORYARN_DB_STATEMENT_TIMEOUT_MS must be 0 (no limit) or more")
     if settings.store not in ("sql", "memory"):

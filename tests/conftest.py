@@ -47,3 +47,12 @@ def postgres_url() -> Iterator[str]:
         yield url
     finally:
         asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def s3_endpoint() -> Iterator[str]:
+    """A moto S3 server for this run (tests/support/s3.py); each test makes its own bucket."""
+    from tests.support.s3 import moto_server  # boto3 is slow to import: only when needed
+
+    with moto_server() as endpoint:
+        yield endpoint

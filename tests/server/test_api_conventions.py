@@ -36,6 +36,7 @@ VALUES = {
     "version_id": "1",
     "user_id": "ed",
     "locale": "fr",
+    "asset_id": "a1",
 }
 
 

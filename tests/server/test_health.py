@@ -73,4 +73,5 @@ async def test_health_without_redis_checks_only_what_is_used() -> None:
     async with live_server() as server:
         status, body = await health(server.base_url)
     assert status == 200
-    assert set(body["checks"]) == {"database", "commits"}
+    assert set(body["checks"]) == {"database", "storage", "commits"}
+    assert body["checks"]["storage"] == {"status": "ok"}

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import uvicorn
 
+from persistence.blobs import BlobStore
 from persistence.engine import create_engine, sqlite_url
 from persistence.migrate import upgrade
 from persistence.store import DocumentStore
@@ -56,6 +57,7 @@ async def live_server(
     *,
     authenticator: Authenticator | None = None,
     store: DocumentStore | None = None,
+    blobs: BlobStore | None = None,
 ) -> AsyncIterator[LiveServer]:
     data_dir = tempfile.mkdtemp(prefix="storyarn-test-")
     environ = {
@@ -70,7 +72,7 @@ async def live_server(
         engine = create_engine(sqlite_url(settings.data_dir))
         await upgrade(engine)
         await engine.dispose()
-    app = create_app(settings, authenticator=authenticator, store=store)
+    app = create_app(settings, authenticator=authenticator, store=store, blobs=blobs)
     port = free_port()
     config = uvicorn_config(settings, "127.0.0.1", port, app)
     server = uvicorn.Server(config)
