@@ -54,6 +54,10 @@ class BlobStore(Protocol):
         """Raise `BlobStorageUnavailable` when the storage cannot be read and written."""
         ...
 
+    async def listing(self) -> list[tuple[str, int]]:
+        """Every stored blob as (key, size), sorted by key: what a backup records."""
+        ...
+
 
 async def read_all(blobs: BlobStore, key: str) -> bytes:
     """A whole blob in memory: only for blobs known to be small (thumbnails, manifests)."""

@@ -93,6 +93,23 @@ class LocalBlobStore:
         except OSError as exc:
             raise BlobStorageUnavailable(str(exc)) from exc
 
+    async def listing(self) -> list[tuple[str, int]]:
+        def walk() -> list[tuple[str, int]]:
+            if not self.root.is_dir():
+                return []
+            found = []
+            for path in self.root.rglob("*"):
+                relative = path.relative_to(self.root)
+                if relative.parts[0] == _TEMP_DIR or not path.is_file():
+                    continue
+                found.append((relative.as_posix(), path.stat().st_size))
+            return sorted(found)
+
+        try:
+            return await asyncio.to_thread(walk)
+        except OSError as exc:
+            raise BlobStorageUnavailable(str(exc)) from exc
+
     async def download_url(self, key: str, *, expires_seconds: int, filename: str) -> str | None:
         self.path(key)  # the same key check as every other call
         return None  # nothing serves this folder but the server itself

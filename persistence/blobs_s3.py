@@ -156,6 +156,20 @@ class S3BlobStore:
         check_key(key)
         await self._call(self._client.delete_object, Key=key)
 
+    async def listing(self) -> list[tuple[str, int]]:
+        def pages() -> list[tuple[str, int]]:
+            paginator = self._client.get_paginator("list_objects_v2")
+            return sorted(
+                (item["Key"], int(item["Size"]))
+                for page in paginator.paginate(Bucket=self.bucket)
+                for item in page.get("Contents", [])
+            )
+
+        try:
+            return await asyncio.to_thread(pages)
+        except (ClientError, BotoCoreError) as exc:
+            raise BlobStorageUnavailable(str(exc)) from exc
+
     async def download_url(self, key: str, *, expires_seconds: int, filename: str) -> str | None:
         check_key(key)
         params = {

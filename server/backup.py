@@ -27,7 +27,9 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import SQLAlchemyError
 
+from persistence.blobs import BlobError
 from persistence.engine import create_engine, normalise_url, sqlite_url
+from server.blob_storage import open_blob_store
 from server.settings import Settings
 
 
@@ -81,7 +83,26 @@ def backup(settings: Settings, path: Path) -> str:
     finally:
         partial.unlink(missing_ok=True)
     documents = _count_documents(settings)
-    return f"backed up {documents} document(s) to {path} ({path.stat().st_size} bytes)"
+    blobs = _write_blob_listing(settings, blob_listing_path(path))
+    return (
+        f"backed up {documents} document(s) to {path} ({path.stat().st_size} bytes); "
+        f"{blobs} blob(s) listed in {blob_listing_path(path)}"
+    )
+
+
+def blob_listing_path(path: Path) -> Path:
+    return path.with_name(path.name + ".blobs.tsv")
+
+
+def _write_blob_listing(settings: Settings, target: Path) -> int:
+    """Blobs are not in the database backup (docs/operations.md): record which exist, with
+    their sizes, so that a restore can be checked against the storage (or its own backup)."""
+    try:
+        listing = asyncio.run(open_blob_store(settings).listing())
+    except BlobError as exc:
+        raise BackupError(f"blob storage could not be listed: {exc}") from exc
+    target.write_text("".join(f"{key}\t{size}\n" for key, size in listing))
+    return len(listing)
 
 
 def restore(settings: Settings, path: Path, *, force: bool) -> str:

@@ -13,6 +13,7 @@ import signal
 import sys
 
 import structlog
+from prometheus_client import start_http_server
 from sqlalchemy.exc import SQLAlchemyError
 
 from persistence.engine import create_engine, sqlite_url
@@ -58,6 +59,9 @@ async def _run(settings: Settings) -> int:
             open_blob_store(settings),
             events.publish,
         )
+        if settings.worker_metrics_port:
+            # The worker has no HTTP server of its own: prometheus-client's answers /metrics.
+            start_http_server(settings.worker_metrics_port, addr=settings.host)
         stop = asyncio.Event()
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):

@@ -86,6 +86,7 @@ class Settings:
     max_image_pixels: int = 50_000_000  # larger images are refused before they are decoded
     # background work: exports and cleanup (docs/configuration.md#background-work)
     task_attempts: int = 3  # tries of a task before its job fails
+    worker_metrics_port: int = 0  # `storyarn worker` serves /metrics here; 0: not served
     task_redelivery_seconds: float = 600.0  # Redis: a task a dead worker held runs again
     cleanup_interval_seconds: float = 3600.0  # 0: no scheduled cleanup
     job_result_retention_seconds: float = 7 * 86400.0  # export files kept this long

@@ -11,6 +11,7 @@ import structlog
 
 from persistence.retention import delete_auto_versions, idle_documents
 from workers.export_source import load_doc
+from workers.metrics import timed
 from workers.runtime import Runtime
 
 log = structlog.get_logger(__name__)
@@ -65,6 +66,13 @@ async def _compact_idle(runtime: Runtime) -> int:
 
 
 async def run_cleanup(runtime: Runtime) -> CleanupReport:
+    with timed("cleanup") as outcome:
+        report = await _run_cleanup(runtime)
+        outcome.value = "done"
+    return report
+
+
+async def _run_cleanup(runtime: Runtime) -> CleanupReport:
     config = runtime.config
     report = CleanupReport(
         results_expired=await _expire_results(runtime),

@@ -23,6 +23,7 @@ from persistence.project_documents import project_documents
 from persistence.store import StoreError
 from workers.export_formats import FORMATS, ExportFormat
 from workers.export_source import ExportSource, project_assets
+from workers.metrics import timed
 from workers.runtime import Runtime
 
 log = structlog.get_logger(__name__)
@@ -67,16 +68,22 @@ async def _export_once(runtime: Runtime, job: Job, fmt: ExportFormat) -> JobResu
 
 
 async def run_export(runtime: Runtime, job_id: str) -> None:
+    with timed("export") as outcome:
+        outcome.value = await _run_export(runtime, job_id)
+
+
+async def _run_export(runtime: Runtime, job_id: str) -> str:
+    """Run the job; return how it ended (`done`, `failed` or `skipped`)."""
     job = await runtime.jobs.start(job_id)
     if job is None:
         log.info("export_skipped", job_id=job_id, reason="finished or unknown")
-        return
+        return "skipped"
     await runtime.job_changed(job_id)
     fmt = FORMATS.get(str(job.params.get("format", "")))
     if fmt is None:
         await runtime.jobs.fail(job_id, f"unknown export format {job.params.get('format')!r}")
         await runtime.job_changed(job_id)
-        return
+        return "failed"
     attempts = max(1, runtime.config.attempts)
     for attempt in range(1, attempts + 1):
         try:
@@ -88,7 +95,7 @@ async def run_export(runtime: Runtime, job_id: str) -> None:
                     job_id, f"storage was unavailable after {attempts} attempts; try again later"
                 )
                 await runtime.job_changed(job_id)
-                return
+                return "failed"
             await asyncio.sleep(runtime.config.retry_base_seconds * 2 ** (attempt - 1))
         except Exception:
             # A bug, not the weather: fail the job so the user is not left waiting, and let
@@ -100,4 +107,5 @@ async def run_export(runtime: Runtime, job_id: str) -> None:
             await runtime.jobs.finish(job_id, result)
             await runtime.job_changed(job_id)
             log.info("export_done", job_id=job_id, format=fmt.name, bytes=result.size)
-            return
+            return "done"
+    return "failed"  # not reached: the last attempt returns

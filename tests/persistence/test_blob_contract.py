@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -170,3 +171,13 @@ async def test_s3_blobs_unreachable_endpoint_is_unavailable() -> None:
         await store.check()
     with pytest.raises(BlobStorageUnavailable):
         await store.put("k", b"x", "text/plain")
+
+
+async def test_blobs_listing_names_every_blob_with_its_size(blobs: BlobStore) -> None:
+    assert await blobs.listing() == []
+    await blobs.put("projects/p1/assets/b", b"12345", "application/octet-stream")
+    await blobs.put("exports/p1/a.zip", b"xy", "application/zip")
+    with contextlib.suppress(Boom):
+        await blobs.put("projects/p1/assets/c", _failing(b"half"), "application/octet-stream")
+    # Sorted by key; a failed write is not there.
+    assert await blobs.listing() == [("exports/p1/a.zip", 2), ("projects/p1/assets/b", 5)]

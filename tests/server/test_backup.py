@@ -17,6 +17,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from crdt.schema import DocKey, DocKind
+from persistence.blobs_local import LocalBlobStore
 from persistence.engine import create_engine, sqlite_url
 from persistence.migrate import upgrade
 from persistence.sql_store import SqlDocumentStore
@@ -43,9 +44,13 @@ async def _admin(statement: str) -> None:
 @contextlib.asynccontextmanager
 async def throwaway(kind: str, tmp_path: Path) -> AsyncIterator[tuple[str, dict[str, str]]]:
     """A migrated database, its URL and the CLI's environment for it."""
-    env = {"STORYARN_ENV": "test", "STORYARN_SECRET_KEY": TEST_SECRET}
+    # The data folder holds the SQLite file and, either way, the local blob store.
+    env = {
+        "STORYARN_ENV": "test",
+        "STORYARN_SECRET_KEY": TEST_SECRET,
+        "STORYARN_DATA_DIR": str(tmp_path / "data"),
+    }
     if kind == "sqlite":
-        env["STORYARN_DATA_DIR"] = str(tmp_path / "data")
         url = sqlite_url(tmp_path / "data")
     else:
         name = f"storyarn_backup_{uuid.uuid4().hex[:10]}"
@@ -127,10 +132,15 @@ async def test_backup_restores_every_document_and_sequence_number(
     async with throwaway(kind, tmp_path) as (url, env):
         await write_documents(url)
         expected = await read_documents(url)
+        blobs = LocalBlobStore(tmp_path / "data" / "blobs")
+        await blobs.put("projects/p1/assets/abc", b"12345", "image/png")
         backup = tmp_path / "backups" / "storyarn.backup"
         code, out = await storyarn(env, "backup", str(backup))
         assert code == 0, out
         assert "backed up 3 document(s)" in out
+        # Blobs are not in the database backup; the listing says which ones it expects.
+        listing = (tmp_path / "backups" / "storyarn.backup.blobs.tsv").read_text()
+        assert listing == "projects/p1/assets/abc\t5\n"
         await destroy(kind, url, tmp_path)
         code, out = await storyarn(env, "restore", str(backup))
         assert code == 0, out

@@ -9,13 +9,15 @@ from pathlib import Path
 from prometheus_client import REGISTRY
 
 from server import metrics
+from workers import metrics as job_metrics
 
 MONITORING = Path(__file__).resolve().parents[2] / "docs" / "monitoring"
 _SUFFIXES = ("_total", "_bucket", "_count", "_sum", "_created")
 
 
 def _exported() -> set[str]:
-    assert metrics.ROOMS_OPEN  # the module's metrics are registered on import
+    assert metrics.ROOMS_OPEN  # the modules' metrics are registered on import
+    assert job_metrics.JOBS
     return {
         sample.name
         for family in REGISTRY.collect()

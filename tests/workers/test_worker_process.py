@@ -16,7 +16,7 @@ from redis.asyncio import Redis
 
 from persistence.identity import ProjectRole
 from server.job_progress import JOBS_CLIENT_ID
-from tests.support.live_server import TEST_SECRET, live_server
+from tests.support.live_server import TEST_SECRET, free_port, live_server
 from tests.support.tokens import make_token, seed_project
 from tests.support.yclient import yclient
 from tests.workers.export_support import auth, check_archive, sample_docs, store_docs, wait_job
@@ -72,7 +72,8 @@ async def test_worker_process_runs_exports_from_redis(
         assert response.status_code == 202, response.text
         job_id = response.json()["job"]["id"]
         assert response.json()["job"]["status"] == "queued"
-        worker = await _start_worker(env)
+        metrics_port = free_port()
+        worker = await _start_worker({**env, "STORYARN_WORKER_METRICS_PORT": str(metrics_port)})
         try:
             tree = srv.ws_url(f"projects/{project}/tree", token=make_token("ed"))
             async with yclient(tree) as client:
@@ -83,6 +84,9 @@ async def test_worker_process_runs_exports_from_redis(
             download = await http.get(job["download_url"])
             assert download.status_code == 200
             check_archive(download.content, project, docs)
+            # The worker counts the jobs it ran, on its own metrics port.
+            scraped = await http.get(f"http://127.0.0.1:{metrics_port}/metrics")
+            assert 'storyarn_jobs_total{outcome="done",task="export"} 1.0' in scraped.text
         finally:
             if worker.returncode is None:
                 worker.terminate()
