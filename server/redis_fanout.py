@@ -304,11 +304,11 @@ class RedisFanout:
     async def _pubsub_loop(self) -> None:
         backoff = 0.05
         while not self._closing:
+            # Only this task touches the PubSub: redis-py loses messages when subscribe
+            # and get_message run concurrently on one connection (seen here).
+            pubsub = self._commands.pubsub()
+            self._pubsub = pubsub
             try:
-                # Only this task touches the PubSub: redis-py loses messages when subscribe
-                # and get_message run concurrently on one connection (seen here).
-                pubsub = self._commands.pubsub()
-                self._pubsub = pubsub
                 subscribed = {self._signals, *self._channel_keys}
                 await pubsub.subscribe(*subscribed)
                 backoff = 0.05
@@ -325,9 +325,14 @@ class RedisFanout:
                         subscribed = wanted
             except _FAULTS as exc:
                 log.warning("fanout_pubsub_failed", error=repr(exc))
-                self._pubsub = None
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
+            finally:
+                # Every PubSub is closed by the task that made it, however the loop ends: one
+                # dropped here (a stop during a reconnect) leaks its connection.
+                self._pubsub = None
+                with contextlib.suppress(*_FAULTS):
+                    await pubsub.aclose()  # type: ignore[no-untyped-call]
 
     async def _dispatch(self, message: dict[str, object]) -> None:
         channel_raw = message.get("channel")
