@@ -18,9 +18,9 @@ import multiprocessing
 import os
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any
+from typing import Any, TypeVar
 
 import structlog
 from pycrdt import Doc
@@ -29,6 +29,7 @@ from crdt.errors import ProtocolError
 from crdt.update_split import split_update
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 # Below this an update applies in a few milliseconds: cutting it would cost more than it saves.
 SPLIT_ABOVE_BYTES = 512 * 1024
@@ -92,19 +93,12 @@ class DocLoader:
         return self._pool
 
     async def apply(self, doc: Doc[Any], updates: Sequence[bytes]) -> None:
-        loop = asyncio.get_running_loop()
         clock = time.perf_counter
         slice_started = clock()
         for update in updates:
             pieces = [update]
             if len(update) > self.split_above:
-                try:
-                    pieces = await loop.run_in_executor(
-                        self._executor(), split_update, update, self._piece_bytes
-                    )
-                except _POOL_FAULTS as exc:
-                    # Correct either way: the update goes in whole, stalling the loop once.
-                    self._pool_failed(exc)
+                pieces = await self._in_worker(split_update, update, self._piece_bytes) or pieces
                 slice_started = clock()
             for piece in pieces:
                 doc.apply_update(piece)
@@ -115,24 +109,24 @@ class DocLoader:
     async def encode(self, updates: Sequence[bytes]) -> bytes:
         """The state the updates add up to, encoded in the worker process (or here if the
         worker cannot run)."""
-        loop = asyncio.get_running_loop()
-        try:
-            return await loop.run_in_executor(self._executor(), encode_state, list(updates))
-        except _POOL_FAULTS as exc:
-            self._pool_failed(exc)
-            return encode_state(updates)
+        state = await self._in_worker(encode_state, list(updates))
+        return encode_state(updates) if state is None else state
 
     async def encode_pieces(self, updates: Sequence[bytes]) -> list[bytes]:
         """The state the updates add up to, cut into pieces of about `piece_bytes`: what a
         large document's snapshot is stored as, so that loading it needs no cut."""
+        pieces = await self._in_worker(encode_state_in_pieces, list(updates), self._piece_bytes)
+        return [encode_state(updates)] if pieces is None else pieces
+
+    async def _in_worker(self, function: Callable[..., T], *args: Any) -> T | None:
+        """`function(*args)` in the worker process; None if the worker cannot run it, and the
+        caller does the work here instead (correct either way, one stall of the loop)."""
         loop = asyncio.get_running_loop()
         try:
-            return await loop.run_in_executor(
-                self._executor(), encode_state_in_pieces, list(updates), self._piece_bytes
-            )
+            return await loop.run_in_executor(self._executor(), function, *args)
         except _POOL_FAULTS as exc:
             self._pool_failed(exc)
-            return [encode_state(updates)]
+            return None
 
     def _pool_failed(self, exc: BaseException) -> None:
         log.error("doc_worker_failed", error=repr(exc))
